@@ -1,0 +1,32 @@
+# The course's commands. Each creates the virtual environment .venv from
+# requirements.txt when it is missing or older than requirements.txt, then reuses it.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# nbgrader runs alembic as a subprocess, so the environment's bin/ must be on PATH.
+export PATH := $(BIN):$(PATH)
+
+.PHONY: lab test release outputs
+
+## lab: open the student notebooks in JupyterLab
+lab: $(VENV)/installed
+	jupyter lab --ServerApp.root_dir=notebooks
+
+## test: run the whole test suite (what CI runs)
+test: $(VENV)/installed
+	python -m pytest
+
+## release: regenerate notebooks/ (student versions) from solutions/ with nbgrader
+release: $(VENV)/installed
+	python -m autograder.release
+
+## outputs: re-execute the solution notebooks so that their committed outputs are true
+outputs: $(VENV)/installed
+	python -m autograder.outputs
+
+$(VENV)/installed: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@

@@ -1,0 +1,168 @@
+"""Assertions that the exercises' test cells are written with.
+
+Every helper fails with an ``AssertionError`` whose message a student can act on:
+what was expected, what happened, and, where a usual mistake explains it, which one.
+Comparisons are strict about types, so an object that merely claims equality (an
+``__eq__`` that returns ``True``) or a ``bool`` where an ``int`` belongs does not pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import Any
+
+from autograder.clock import use_virtual_clock
+
+#: How many items ``collect`` takes before it calls an iterator endless.
+ENDLESS = 1_000
+
+
+def same(actual: Any, expected: Any) -> bool:
+    """Equal, and of exactly the same type all the way down (lists, tuples, dicts)."""
+    if type(actual) is not type(expected):
+        return False
+    if isinstance(expected, (list, tuple)):
+        return len(actual) == len(expected) and all(map(same, actual, expected))
+    if isinstance(expected, dict):
+        return actual.keys() == expected.keys() and all(
+            same(actual[key], value) for key, value in expected.items()
+        )
+    return bool(expected == actual)
+
+
+def describe(value: Any) -> str:
+    """A value as a student should read it in a message: its repr and its type."""
+    return f"{value!r} (type {type(value).__name__})"
+
+
+def assert_same(actual: Any, expected: Any, what: str) -> None:
+    """Fail unless ``actual`` equals ``expected`` with exactly the same types."""
+    if not same(actual, expected):
+        raise AssertionError(f"{what}: expected {describe(expected)}, got {describe(actual)}.")
+
+
+def assert_async_iterator(obj: Any, what: str) -> AsyncIterator[Any]:
+    """Check the two halves of the protocol on ``obj`` and return ``aiter(obj)``.
+
+    ``__aiter__`` must be a plain method that returns an object with ``__anext__``;
+    the tutorial's ``async def __aiter__`` is the mistake this is written to catch.
+    """
+    aiter_method = getattr(type(obj), "__aiter__", None)
+    if aiter_method is None:
+        raise AssertionError(f"{what} has no __aiter__ method, so `async for` cannot loop over it.")
+    if inspect.iscoroutinefunction(aiter_method):
+        raise AssertionError(
+            f"{what}.__aiter__ is an `async def`: `async for` calls it without awaiting, "
+            "so it gets a coroutine. Make __aiter__ a plain `def` that returns the iterator."
+        )
+    iterator = obj.__aiter__()
+    if not hasattr(type(iterator), "__anext__"):
+        raise AssertionError(
+            f"{what}.__aiter__() returned {describe(iterator)}, which has no __anext__ method."
+        )
+    return iterator
+
+
+async def collect(source: AsyncIterable[Any], what: str) -> list[Any]:
+    """All items of ``source`` as a list, or a clear failure if it never ends."""
+    items = []
+    async for item in source:
+        items.append(item)
+        if len(items) > ENDLESS:
+            raise AssertionError(
+                f"{what} gave more than {ENDLESS} items and looks endless: does "
+                "__anext__ raise StopAsyncIteration when it has nothing left?"
+            )
+    return items
+
+
+async def assert_next(iterator: AsyncIterator[Any], expected: Any, what: str) -> None:
+    """``await anext(iterator)`` must give exactly ``expected``."""
+    try:
+        item = await anext(iterator)
+    except StopAsyncIteration:
+        raise AssertionError(
+            f"{what}: expected {describe(expected)}, but the iterator stopped "
+            "(raised StopAsyncIteration) too early."
+        ) from None
+    assert_same(item, expected, what)
+
+
+async def assert_exhausted(iterator: AsyncIterator[Any], what: str, times: int = 3) -> None:
+    """Once finished, an async iterator raises ``StopAsyncIteration`` on every later call."""
+    for attempt in range(1, times + 1):
+        try:
+            item = await anext(iterator)
+        except StopAsyncIteration:
+            continue
+        raise AssertionError(
+            f"{what}: call {attempt} of anext() after the end gave {describe(item)}; "
+            "a finished async iterator must raise StopAsyncIteration every time it is asked again."
+        )
+
+
+#: What a ``TypeError`` of the async iteration protocol usually means, by a clue in its text.
+TYPE_ERROR_HINTS = [
+    ("coroutine", "A coroutine turned up where an async iterator was expected: an `async def` "
+     "function is an async generator only if its body contains `yield`, and `__aiter__` "
+     "must be a plain `def`."),
+    ("is not an async iterator", "anext() needs an iterator: call aiter() on an async "
+     "iterable first, or loop over it with `async for`."),
+    ("requires an object with __aiter__", "`async for` needs an async iterable: an object "
+     "with an __aiter__ method, such as an async generator or your iterator class."),
+]
+
+
+class exercise:
+    """``async with exercise("name"):`` wraps one exercise's test code.
+
+    It runs the code on the virtual clock with a time limit and turns the failures
+    that say nothing to a beginner into messages that do:
+
+    - a stub that still raises ``NotImplementedError`` names the function to write;
+    - a ``TypeError`` of the iteration protocol (a coroutine where an iterator belongs,
+      ``anext()`` on an iterable) gets the usual cause and its fix;
+    - code that waits forever fails after ``time_limit`` virtual seconds, which
+      takes no real time, instead of freezing the kernel.
+    """
+
+    def __init__(self, name: str, *, time_limit: float = 60.0) -> None:
+        self.name = name
+        self.time_limit = time_limit
+
+    async def __aenter__(self) -> exercise:
+        use_virtual_clock()
+        self.timeout = asyncio.timeout(self.time_limit)
+        await self.timeout.__aenter__()
+        return self
+
+    async def __aexit__(self, exc_type: Any, error: BaseException | None, tb: Any) -> bool:
+        try:
+            await self.timeout.__aexit__(exc_type, error, tb)
+        except TimeoutError:
+            raise AssertionError(
+                f"{self.name} did not finish within {self.time_limit:g} s of (virtual) time: "
+                "something awaits an event that never happens, or loops without end."
+            ) from None
+        if isinstance(error, NotImplementedError):
+            raise AssertionError(
+                f"{_raising_function(error)} is not written yet: replace "
+                "`raise NotImplementedError()` with your code, then run its cell again."
+            ) from None
+        if isinstance(error, TypeError):
+            hint = next((hint for clue, hint in TYPE_ERROR_HINTS if clue in str(error)), None)
+            if hint is not None:
+                raise AssertionError(f"{self.name}: {error}. {hint}") from error
+        return False
+
+
+def _raising_function(error: BaseException) -> str:
+    """The qualified name of the function that raised ``error``, as ``Class.method``."""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "this exercise"
+    return f"`{tb.tb_frame.f_code.co_qualname}`"

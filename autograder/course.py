@@ -1,0 +1,46 @@
+"""Where the course keeps its lessons, read from the course's ``nbgrader_config.py``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from traitlets.config.loader import PyFileConfigLoader
+
+CONFIG_FILE = "nbgrader_config.py"
+
+
+@dataclass(frozen=True)
+class Course:
+    """A course folder: its nbgrader config, source (solutions) and release (student) folders."""
+
+    root: Path
+
+    @classmethod
+    def at(cls, root: Path) -> Course:
+        root = root.resolve()
+        if not (root / CONFIG_FILE).is_file():
+            raise FileNotFoundError(f"{root} is not a course folder: it has no {CONFIG_FILE}")
+        return cls(root)
+
+    def _folder(self, option: str) -> Path:
+        config = PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config()
+        return self.root / config.CourseDirectory[option]
+
+    @property
+    def source(self) -> Path:
+        return self._folder("source_directory")
+
+    @property
+    def release(self) -> Path:
+        return self._folder("release_directory")
+
+    def lessons(self) -> list[str]:
+        """The lesson (nbgrader assignment) names, in teaching order."""
+        return sorted(path.parent.name for path in self.source.glob("*/*.ipynb"))
+
+    def solution_notebook(self, lesson: str) -> Path:
+        return self.source / lesson / f"{lesson}.ipynb"
+
+    def student_notebook(self, lesson: str) -> Path:
+        return self.release / lesson / f"{lesson}.ipynb"

@@ -1,0 +1,73 @@
+"""Generate the student notebooks (``notebooks/``) from the solutions with nbgrader.
+
+The student notebooks are never edited by hand: ``make release`` rewrites them all,
+and ``--check`` (run by the test suite) fails when the committed ones differ from
+what nbgrader would generate now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from autograder.course import CONFIG_FILE, Course
+from autograder.nbgrader_cli import run_nbgrader
+
+
+def generate_release(course: Course) -> None:
+    """Regenerate every lesson's student version, and drop those of deleted lessons."""
+    lessons = set(course.lessons())
+    if course.release.is_dir():
+        for folder in course.release.iterdir():
+            if folder.is_dir() and folder.name not in lessons:
+                shutil.rmtree(folder)
+    run_nbgrader("generate_assignment", "*", "--force", course=course.root)
+
+
+def _tree(folder: Path) -> dict[str, object]:
+    """Every file below ``folder``: notebooks as parsed JSON, other files as bytes."""
+    files: dict[str, object] = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and ".ipynb_checkpoints" not in path.parts:
+            name = str(path.relative_to(folder))
+            files[name] = json.loads(path.read_text()) if path.suffix == ".ipynb" else path.read_bytes()
+    return files
+
+
+def release_differences(course: Course) -> list[str]:
+    """The files of the committed release that differ from a fresh generation."""
+    with tempfile.TemporaryDirectory() as scratch:
+        fresh = Course(Path(scratch))
+        shutil.copy(course.root / CONFIG_FILE, fresh.root / CONFIG_FILE)
+        shutil.copytree(course.source, fresh.source)
+        generate_release(fresh)
+        expected, committed = _tree(fresh.release), _tree(course.release)
+    return sorted(
+        name for name in expected.keys() | committed.keys() if expected.get(name) != committed.get(name)
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--course", type=Path, default=Path.cwd(), help="course folder")
+    parser.add_argument("--check", action="store_true", help="only report differences")
+    args = parser.parse_args()
+    course = Course.at(args.course)
+    if not args.check:
+        generate_release(course)
+        print(f"regenerated {course.release} for {len(course.lessons())} lessons")
+        return
+    differences = release_differences(course)
+    for name in differences:
+        print(f"out of date: {course.release.name}/{name}")
+    if differences:
+        sys.exit("the student notebooks differ from the solutions: run `make release`")
+    print("the student notebooks match the solutions")
+
+
+if __name__ == "__main__":
+    main()

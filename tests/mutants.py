@@ -1,0 +1,112 @@
+"""Plausible wrong answers ("mutants") that the exercises' tests must reject.
+
+Each mutant is a small edit of one solution cell: the text ``old`` (which must occur
+exactly once in that cell) becomes ``new``. A mutant that no longer applies because
+the solution changed fails loudly instead of silently testing nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mutant:
+    lesson: str
+    cell: str  # grade_id of the solution cell it edits
+    name: str  # the mistake, as a student would make it
+    old: str
+    new: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.lesson}:{self.cell}:{self.name}"
+
+    def apply(self, solution: str) -> str:
+        count = solution.count(self.old)
+        if count != 1:
+            raise ValueError(f"mutant {self.id!r}: its old text occurs {count} times in the cell, not once")
+        return solution.replace(self.old, self.new)
+
+
+LESSON_00 = "00-running-async-in-jupyter"
+LESSON_01 = "01-async-iterator-protocol"
+
+MUTANTS = [
+    Mutant(LESSON_00, "timed", "returns (elapsed, result)",
+           "return result, loop.time() - start",
+           "return loop.time() - start, result"),
+    Mutant(LESSON_00, "timed", "measures the wall clock",
+           "loop = asyncio.get_running_loop()\n    start = loop.time()\n"
+           "    result = await coro\n    return result, loop.time() - start",
+           "import time\n    start = time.monotonic()\n"
+           "    result = await coro\n    return result, time.monotonic() - start"),
+    Mutant(LESSON_00, "timed", "rounds to whole seconds",
+           "return result, loop.time() - start",
+           "return result, round(loop.time() - start)"),
+
+    Mutant(LESSON_01, "countdown", "counts down to 0",
+           "if self.current <= 0:",
+           "if self.current < 0:"),
+    Mutant(LESSON_01, "countdown", "async def __aiter__, as in the tutorial",
+           "    def __aiter__(self):",
+           "    async def __aiter__(self):"),
+    Mutant(LESSON_01, "countdown", "never raises StopAsyncIteration",
+           "raise StopAsyncIteration",
+           "return None"),
+    Mutant(LESSON_01, "countdown", "sleeps before noticing the end",
+           "        if self.current <= 0:\n            raise StopAsyncIteration\n"
+           "        await asyncio.sleep(1)\n",
+           "        await asyncio.sleep(1)\n"
+           "        if self.current <= 0:\n            raise StopAsyncIteration\n"),
+
+    Mutant(LESSON_01, "first", "reads the whole source first",
+           "    async for item in source:\n",
+           "    items = [item async for item in source]\n    for item in items:\n"),
+    Mutant(LESSON_01, "first", "takes a falsy match for no match",
+           "    async for item in source:\n        if predicate(item):\n"
+           "            return item\n    return default",
+           "    found = None\n    async for item in source:\n        if predicate(item):\n"
+           "            found = item\n            break\n    return found or default"),
+    Mutant(LESSON_01, "first", "returns the last match",
+           "    async for item in source:\n        if predicate(item):\n"
+           "            return item\n    return default",
+           "    found = default\n    async for item in source:\n        if predicate(item):\n"
+           "            found = item\n    return found"),
+    Mutant(LESSON_01, "first", "calls anext() without aiter()",
+           "    async for item in source:\n        if predicate(item):\n"
+           "            return item\n    return default",
+           "    missing = object()\n    while (item := await anext(source, missing)) is not missing:\n"
+           "        if predicate(item):\n            return item\n    return default"),
+
+    Mutant(LESSON_01, "paginated", "fetches every page at the first anext()",
+           "        while not self.waiting:\n            if self.fetched_last:\n"
+           "                raise StopAsyncIteration\n"
+           "            page = await self.api.fetch(self.cursor)\n"
+           "            self.waiting.extend(page.items)\n"
+           "            self.cursor = page.next_cursor\n"
+           "            self.fetched_last = page.next_cursor is None\n",
+           "        while not self.fetched_last:\n"
+           "            page = await self.api.fetch(self.cursor)\n"
+           "            self.waiting.extend(page.items)\n"
+           "            self.cursor = page.next_cursor\n"
+           "            self.fetched_last = page.next_cursor is None\n"
+           "        if not self.waiting:\n            raise StopAsyncIteration\n"),
+    Mutant(LESSON_01, "paginated", "assumes no page is empty",
+           "        while not self.waiting:\n            if self.fetched_last:\n"
+           "                raise StopAsyncIteration\n",
+           "        if not self.waiting and self.fetched_last:\n            raise StopAsyncIteration\n"
+           "        if not self.waiting:\n"),
+    Mutant(LESSON_01, "paginated", "fetches the next page as soon as one runs out",
+           "        return self.waiting.popleft()",
+           "        item = self.waiting.popleft()\n"
+           "        if not self.waiting and not self.fetched_last:\n"
+           "            page = await self.api.fetch(self.cursor)\n"
+           "            self.waiting.extend(page.items)\n"
+           "            self.cursor = page.next_cursor\n"
+           "            self.fetched_last = page.next_cursor is None\n"
+           "        return item"),
+    Mutant(LESSON_01, "paginated", "forgets to move the cursor",
+           "            self.cursor = page.next_cursor\n",
+           ""),
+]
