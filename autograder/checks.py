@@ -65,6 +65,29 @@ def assert_async_iterator(obj: Any, what: str) -> AsyncIterator[Any]:
     return iterator
 
 
+def assert_async_generator_function(function: Any, name: str) -> None:
+    """``function`` must be an ``async def`` with ``yield`` in its body.
+
+    nbgrader's stub replaces the whole body, ``yield`` included, with
+    ``raise NotImplementedError()``, which leaves a coroutine function; calling one
+    in ``async for`` fails with a ``TypeError`` that says nothing about what to do.
+    """
+    if inspect.isasyncgenfunction(function):
+        return
+    if "NotImplementedError" in getattr(getattr(function, "__code__", None), "co_names", ()):
+        raise AssertionError(
+            f"`{name}` is not written yet: replace `raise NotImplementedError()` with your "
+            "code, then run its cell again."
+        )
+    if inspect.iscoroutinefunction(function):
+        raise AssertionError(
+            f"`{name}` is an `async def` without `yield`: calling it makes a coroutine, not an "
+            "async generator. Hand out each item with `yield item`."
+        )
+    raise AssertionError(f"`{name}` should be an async generator function (`async def` with `yield`), "
+                         f"but it is {describe(function)}.")
+
+
 async def collect(source: AsyncIterable[Any], what: str) -> list[Any]:
     """All items of ``source`` as a list, or a clear failure if it never ends."""
     items = []

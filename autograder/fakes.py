@@ -57,21 +57,96 @@ class PagedAPI:
 class Source:
     """An async iterable over ``items`` that counts, in ``taken``, the items handed out.
 
-    Each ``aiter()`` starts again from the first item, as a list does for ``iter()``,
-    and ``taken`` keeps counting across them.
+    With ``delays``, it waits ``delays[i]`` seconds before handing out item ``i``. Each
+    ``aiter()`` starts again from the first item, as a list does for ``iter()``, and
+    ``taken`` keeps counting across them; ``closed`` counts the iterations that were
+    closed before their end (by ``aclose()``, an error or a cancellation).
     """
 
-    def __init__(self, items: Sequence[Any]) -> None:
+    def __init__(self, items: Sequence[Any], *, delays: Sequence[float] | None = None) -> None:
         self._items = list(items)
+        self._delays = list(delays) if delays is not None else [0] * len(self._items)
+        if len(self._delays) != len(self._items):
+            raise ValueError("give one delay per item")
         self.taken = 0
+        self.closed = 0
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self._hand_out()
 
     async def _hand_out(self) -> AsyncIterator[Any]:
-        for item in self._items:
-            self.taken += 1
-            yield item
+        finished = False
+        try:
+            for item, delay in zip(self._items, self._delays):
+                if delay:
+                    await asyncio.sleep(delay)
+                self.taken += 1
+                yield item
+            finished = True
+        finally:
+            if not finished:
+                self.closed += 1
 
     def __repr__(self) -> str:
         return f"Source({self._items!r})"
+
+
+class TransientError(Exception):
+    """A failure that may go away if you try again (a timeout, a "503 Service Unavailable")."""
+
+
+class FlakyService:
+    """A fake service whose ``call()`` raises ``failures`` one by one, then returns ``result``.
+
+    ``calls`` records the loop time of every call, so a test can check the waits between them.
+    """
+
+    def __init__(self, failures: Sequence[BaseException], result: Any = "ok") -> None:
+        self.failures = list(failures)
+        self.result = result
+        self.calls: list[float] = []
+
+    async def call(self) -> Any:
+        self.calls.append(asyncio.get_running_loop().time())
+        await asyncio.sleep(0)
+        if len(self.calls) <= len(self.failures):
+            raise self.failures[len(self.calls) - 1]
+        return self.result
+
+
+class Connection:
+    """A fake network connection that serves ``lines``, then ``None`` at the end.
+
+    ``state`` goes from ``"new"`` to ``"open"`` (``await connect()``) to ``"closed"``
+    (``await close()``); ``closes`` counts the ``close()`` calls. With ``fail_after=n``,
+    ``readline()`` raises ``ConnectionResetError`` after ``n`` lines.
+    """
+
+    def __init__(self, lines: Sequence[str], *, fail_after: int | None = None) -> None:
+        self._lines = list(lines)
+        self._fail_after = fail_after
+        self._read = 0
+        self.state = "new"
+        self.closes = 0
+
+    async def connect(self) -> None:
+        if self.state != "new":
+            raise RuntimeError(f"connect() on a connection that is {self.state}")
+        await asyncio.sleep(0.1)
+        self.state = "open"
+
+    async def readline(self) -> str | None:
+        if self.state != "open":
+            raise RuntimeError(f"readline() on a connection that is {self.state}")
+        await asyncio.sleep(0.1)
+        if self._read == self._fail_after:
+            raise ConnectionResetError("the server closed the connection")
+        if self._read == len(self._lines):
+            return None
+        self._read += 1
+        return self._lines[self._read - 1]
+
+    async def close(self) -> None:
+        self.closes += 1
+        self.state = "closed"
+        await asyncio.sleep(0)

@@ -110,3 +110,51 @@ MUTANTS = [
            "            self.cursor = page.next_cursor\n",
            ""),
 ]
+
+LESSON_02 = "02-async-generators"
+
+MUTANTS += [
+    Mutant(LESSON_02, "countdown", "counts down to 0",
+           "range(start, 0, -1)",
+           "range(start, -1, -1)"),
+    Mutant(LESSON_02, "countdown", "yields before sleeping",
+           "        await asyncio.sleep(1)\n        yield number\n",
+           "        yield number\n        await asyncio.sleep(1)\n"),
+    Mutant(LESSON_02, "countdown", "returns a list instead of yielding",
+           "    for number in range(start, 0, -1):\n        await asyncio.sleep(1)\n        yield number\n",
+           "    await asyncio.sleep(max(start, 0))\n    return list(range(start, 0, -1))\n"),
+
+    Mutant(LESSON_02, "paginate", "fetches every page before yielding",
+           "    cursor = None\n    while True:\n        page = await api.fetch(cursor)\n"
+           "        for item in page.items:\n            yield item\n"
+           "        if page.next_cursor is None:\n            return\n        cursor = page.next_cursor\n",
+           "    items = []\n    cursor = None\n    while True:\n        page = await api.fetch(cursor)\n"
+           "        items.extend(page.items)\n        if page.next_cursor is None:\n            break\n"
+           "        cursor = page.next_cursor\n    for item in items:\n        yield item\n"),
+    Mutant(LESSON_02, "paginate", "stops at an empty page",
+           "        for item in page.items:\n",
+           "        if not page.items:\n            return\n        for item in page.items:\n"),
+    Mutant(LESSON_02, "paginate", "forgets to move the cursor",
+           "        cursor = page.next_cursor\n",
+           ""),
+
+    Mutant(LESSON_02, "abatch", "drops the last short batch",
+           "    if batch:\n        yield batch\n",
+           ""),
+    Mutant(LESSON_02, "abatch", "yields an empty batch at the end",
+           "    if batch:\n        yield batch\n",
+           "    yield batch\n"),
+    Mutant(LESSON_02, "abatch", "reuses one list for every batch",
+           "            batch = []\n",
+           "            batch.clear()\n"),
+    Mutant(LESSON_02, "abatch", "reads the whole source first",
+           "    async for item in source:\n",
+           "    for item in [item async for item in source]:\n"),
+
+    Mutant(LESSON_02, "running_average", "divides with //",
+           "average = total / count",
+           "average = total // count"),
+    Mutant(LESSON_02, "running_average", "starts at 0.0 instead of None",
+           "    average = None\n",
+           "    average = 0.0\n"),
+]
