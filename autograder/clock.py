@@ -31,6 +31,15 @@ def now() -> float:
     return round(asyncio.get_running_loop().time(), 6)
 
 
+def since(start: float) -> float:
+    """Loop time passed since ``start`` (a ``now()`` reading), rounded like ``now()``.
+
+    Loop times are floats, so ``8.3 - 7.3`` is ``0.9999999999999991``; rounding to the
+    clock's microsecond resolution gives back the exact ``1.0``.
+    """
+    return round(now() - start, 6)
+
+
 class Stopwatch:
     """Measures how much loop time passes inside a ``with`` block.
 
@@ -46,4 +55,4 @@ class Stopwatch:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.elapsed = round(now() - self.started, 6)
+        self.elapsed = since(self.started)

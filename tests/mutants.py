@@ -158,3 +158,64 @@ MUTANTS += [
            "    average = None\n",
            "    average = 0.0\n"),
 ]
+
+LESSON_03 = "03-exceptions-and-cleanup"
+
+MUTANTS += [
+    Mutant(LESSON_03, "stream_lines", "closes only after the last line",
+           "    try:\n        while (line := await connection.readline()) is not None:\n"
+           "            yield line\n    finally:\n        await connection.close()\n",
+           "    while (line := await connection.readline()) is not None:\n"
+           "        yield line\n    await connection.close()\n"),
+    Mutant(LESSON_03, "stream_lines", "swallows the read error",
+           "    finally:\n",
+           "    except ConnectionResetError:\n        pass\n    finally:\n"),
+    Mutant(LESSON_03, "stream_lines", "closes twice at the end",
+           "            yield line\n",
+           "            yield line\n        await connection.close()\n"),
+
+    Mutant(LESSON_03, "call_with_retries", "retries every exception",
+           "except TransientError:",
+           "except Exception:"),
+    Mutant(LESSON_03, "call_with_retries", "waits after the last attempt too",
+           "        except TransientError:\n            if attempt == attempts:\n                raise\n"
+           "        await asyncio.sleep(delay)\n",
+           "        except TransientError:\n            await asyncio.sleep(delay)\n"
+           "            if attempt == attempts:\n                raise\n"),
+    Mutant(LESSON_03, "call_with_retries", "raises the first error",
+           "    for attempt in range(1, attempts + 1):\n        try:\n            return await call()\n"
+           "        except TransientError:\n            if attempt == attempts:\n                raise\n",
+           "    first_error = None\n"
+           "    for attempt in range(1, attempts + 1):\n        try:\n            return await call()\n"
+           "        except TransientError as error:\n            first_error = first_error or error\n"
+           "            if attempt == attempts:\n                raise first_error\n"),
+    Mutant(LESSON_03, "call_with_retries", "makes one attempt too few",
+           "range(1, attempts + 1)",
+           "range(1, attempts)"),
+
+    Mutant(LESSON_03, "with_timeout", "yields inside the timeout block",
+           "        try:\n            async with asyncio.timeout(seconds):\n"
+           "                item = await anext(iterator)\n        except StopAsyncIteration:\n"
+           "            return\n        yield item\n",
+           "        async with asyncio.timeout(seconds):\n            try:\n"
+           "                item = await anext(iterator)\n            except StopAsyncIteration:\n"
+           "                return\n            yield item\n"),
+    Mutant(LESSON_03, "with_timeout", "one time limit for the whole stream",
+           "    iterator = aiter(source)\n    while True:\n        try:\n"
+           "            async with asyncio.timeout(seconds):\n                item = await anext(iterator)\n"
+           "        except StopAsyncIteration:\n            return\n        yield item\n",
+           "    async with asyncio.timeout(seconds):\n        async for item in source:\n            yield item\n"),
+    Mutant(LESSON_03, "with_timeout", "ends quietly on a timeout",
+           "except StopAsyncIteration:",
+           "except (StopAsyncIteration, TimeoutError):"),
+
+    Mutant(LESSON_03, "heartbeat", "swallows the cancellation",
+           "    finally:\n        log.append(\"stopped\")\n",
+           "    except asyncio.CancelledError:\n        log.append(\"stopped\")\n"),
+    Mutant(LESSON_03, "heartbeat", "cleans up only after an Exception",
+           "    finally:\n",
+           "    except Exception:\n"),
+    Mutant(LESSON_03, "heartbeat", "cleans up only when cancelled",
+           "    finally:\n        log.append(\"stopped\")\n",
+           "    except asyncio.CancelledError:\n        log.append(\"stopped\")\n        raise\n"),
+]
