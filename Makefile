@@ -10,8 +10,9 @@ export PATH := $(BIN):$(PATH)
 .PHONY: lab test release outputs
 
 ## lab: open the student notebooks in JupyterLab
+# (Jupyter refuses to run as root unless told; containers often run as root.)
 lab: $(VENV)/installed
-	jupyter lab --ServerApp.root_dir=notebooks
+	jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 ## test: run the whole test suite (what CI runs)
 test: $(VENV)/installed

@@ -6,6 +6,7 @@ import nbformat
 import pytest
 
 from autograder.course import Course
+from autograder.release import release_differences
 from tests.classroom import Classroom, exercises, is_test, nbgrader_meta
 from tests.conftest import REPOSITORY, mutant_student
 from tests.mutants import MUTANTS, Mutant
@@ -81,6 +82,4 @@ def test_every_exercise_has_tests_hidden_tests_and_two_mutants(lesson: str) -> N
 
 
 def test_release_matches_solutions(course: Course) -> None:
-    from autograder.release import release_differences
-
     assert release_differences(course) == [], "notebooks/ is out of date: run `make release`"
