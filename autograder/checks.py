@@ -13,7 +13,7 @@ import inspect
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
-from autograder.clock import use_virtual_clock
+from autograder.clock import DECIMALS, use_virtual_clock
 
 #: How many items ``collect`` takes before it calls an iterator endless.
 ENDLESS = 1_000
@@ -40,7 +40,7 @@ def rounded(value: Any) -> Any:
     Types stay as they are, so an ``int`` where a ``float`` belongs still fails.
     """
     if type(value) is float:
-        return round(value, 6)
+        return round(value, DECIMALS)
     if type(value) in (list, tuple):
         return type(value)(map(rounded, value))
     return value

@@ -14,6 +14,9 @@ import asyncio
 
 import looptime
 
+#: Loop times are rounded to this many decimals, the virtual clock's microsecond resolution.
+DECIMALS = 6
+
 
 def use_virtual_clock() -> None:
     """Switch the running event loop to virtual time.
@@ -28,7 +31,7 @@ def use_virtual_clock() -> None:
 
 def now() -> float:
     """The running loop's time, rounded to microseconds so that sums print cleanly."""
-    return round(asyncio.get_running_loop().time(), 6)
+    return round(asyncio.get_running_loop().time(), DECIMALS)
 
 
 def since(start: float) -> float:
@@ -37,7 +40,7 @@ def since(start: float) -> float:
     Loop times are floats, so ``8.3 - 7.3`` is ``0.9999999999999991``; rounding to the
     clock's microsecond resolution gives back the exact ``1.0``.
     """
-    return round(now() - start, 6)
+    return round(now() - start, DECIMALS)
 
 
 class Stopwatch:
