@@ -79,6 +79,14 @@ def assert_async_iterator(obj: Any, what: str) -> AsyncIterator[Any]:
     return iterator
 
 
+def not_written_yet(stub: str) -> str:
+    """The message for an exercise whose stub still raises ``NotImplementedError``."""
+    return (
+        f"{stub} is not written yet: replace `raise NotImplementedError()` with your code, "
+        "then run its cell again."
+    )
+
+
 def assert_async_generator_function(function: Any, name: str) -> None:
     """``function`` must be an ``async def`` with ``yield`` in its body.
 
@@ -89,10 +97,7 @@ def assert_async_generator_function(function: Any, name: str) -> None:
     if inspect.isasyncgenfunction(function):
         return
     if "NotImplementedError" in getattr(getattr(function, "__code__", None), "co_names", ()):
-        raise AssertionError(
-            f"`{name}` is not written yet: replace `raise NotImplementedError()` with your "
-            "code, then run its cell again."
-        )
+        raise AssertionError(not_written_yet(f"`{name}`"))
     if inspect.iscoroutinefunction(function):
         raise AssertionError(
             f"`{name}` is an `async def` without `yield`: calling it makes a coroutine, not an "
@@ -184,10 +189,7 @@ class exercise:
                 "something awaits an event that never happens, or loops without end."
             ) from None
         if isinstance(error, NotImplementedError):
-            raise AssertionError(
-                f"{_raising_function(error)} is not written yet: replace "
-                "`raise NotImplementedError()` with your code, then run its cell again."
-            ) from None
+            raise AssertionError(not_written_yet(_raising_function(error))) from None
         if isinstance(error, TypeError):
             hint = next((hint for clue, hint in TYPE_ERROR_HINTS if clue in str(error)), None)
             if hint is not None:

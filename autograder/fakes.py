@@ -59,8 +59,7 @@ class Source:
 
     With ``delays``, it waits ``delays[i]`` seconds before handing out item ``i``. Each
     ``aiter()`` starts again from the first item, as a list does for ``iter()``, and
-    ``taken`` keeps counting across them; ``closed`` counts the iterations that were
-    closed before their end (by ``aclose()``, an error or a cancellation).
+    ``taken`` keeps counting across them.
     """
 
     def __init__(self, items: Sequence[Any], *, delays: Sequence[float] | None = None) -> None:
@@ -69,23 +68,16 @@ class Source:
         if len(self._delays) != len(self._items):
             raise ValueError("give one delay per item")
         self.taken = 0
-        self.closed = 0
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self._hand_out()
 
     async def _hand_out(self) -> AsyncIterator[Any]:
-        finished = False
-        try:
-            for item, delay in zip(self._items, self._delays):
-                if delay:
-                    await asyncio.sleep(delay)
-                self.taken += 1
-                yield item
-            finished = True
-        finally:
-            if not finished:
-                self.closed += 1
+        for item, delay in zip(self._items, self._delays):
+            if delay:
+                await asyncio.sleep(delay)
+            self.taken += 1
+            yield item
 
     def __repr__(self) -> str:
         return f"Source({self._items!r})"
