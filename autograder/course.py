@@ -8,6 +8,8 @@ from pathlib import Path
 from traitlets.config.loader import PyFileConfigLoader
 
 CONFIG_FILE = "nbgrader_config.py"
+#: nbval's patterns for volatile output text; pyproject.toml passes the same file to nbval.
+SANITIZE_FILE = "tests/nbval-sanitize.cfg"
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class Course:
     @property
     def release(self) -> Path:
         return self._folder("release_directory")
+
+    @property
+    def sanitize_patterns_file(self) -> Path:
+        return self.root / SANITIZE_FILE
 
     def lessons(self) -> list[str]:
         """The lesson (nbgrader assignment) names, in teaching order."""

@@ -3,32 +3,54 @@
 Run it after editing a lesson (``make outputs``); nbval then checks in every test run
 that a fresh kernel still produces exactly these outputs. Cells tagged
 ``raises-exception`` may fail, as the lesson intends; any other error stops the run.
+Volatile text (a kernel's temp-file path, a memory address) is masked with the same
+patterns nbval masks it with, so re-running changes nothing that did not change.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbval.plugin import get_sanitize_patterns
 
 from autograder.course import Course
 
 CELL_TIMEOUT = 60
 
 
-def execute_in_place(notebook_path: Path) -> None:
-    """Run every cell of the notebook in a fresh kernel and save the outputs."""
+def masked(text: str, patterns: list[tuple[str, str]]) -> str:
+    for regex, replacement in patterns:
+        text = re.sub(regex, replacement, text)
+    return text
+
+
+def mask_volatile_text(notebook: nbformat.NotebookNode, patterns: list[tuple[str, str]]) -> None:
+    """Apply nbval's sanitize patterns to the printed and displayed text of every output."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output.text = masked(output.text, patterns)
+            if "text/plain" in output.get("data", {}):
+                output.data["text/plain"] = masked(output.data["text/plain"], patterns)
+
+
+def execute_in_place(notebook_path: Path, patterns: list[tuple[str, str]]) -> None:
+    """Run every cell of the notebook in a fresh kernel and save the masked outputs."""
     notebook = nbformat.read(notebook_path, as_version=4)
     client = NotebookClient(
         notebook,
         timeout=CELL_TIMEOUT,
         kernel_name="python3",
         record_timing=False,
+        coalesce_streams=True,  # one output per stream, however the kernel batched its writes
         resources={"metadata": {"path": str(notebook_path.parent)}},
     )
     client.execute()
+    mask_volatile_text(notebook, patterns)
     nbformat.write(notebook, notebook_path)
 
 
@@ -38,9 +60,10 @@ def main() -> None:
     parser.add_argument("--course", type=Path, default=Path.cwd(), help="course folder")
     args = parser.parse_args()
     course = Course.at(args.course)
+    patterns = get_sanitize_patterns(course.sanitize_patterns_file.read_text())
     for lesson in args.lessons or course.lessons():
         print(f"executing {lesson}", flush=True)
-        execute_in_place(course.solution_notebook(lesson))
+        execute_in_place(course.solution_notebook(lesson), patterns)
 
 
 if __name__ == "__main__":
