@@ -8,7 +8,7 @@ was needed?".
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,3 +142,72 @@ class Connection:
         self.closes += 1
         self.state = "closed"
         await asyncio.sleep(0)
+
+
+class ConcurrencyProbe:
+    """An async function that records how many of its calls run at the same time.
+
+    ``await probe(x)`` takes ``latency`` seconds and returns ``result(x)``; afterwards
+    ``probe.calls`` lists the arguments in call order and ``probe.most_in_flight`` is
+    the largest number of calls that were running at once.
+    """
+
+    def __init__(self, result: Callable[[Any], Any] = lambda item: item, *, latency: float = 1.0) -> None:
+        self.result = result
+        self.latency = latency
+        self.calls: list[Any] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def __call__(self, item: Any) -> Any:
+        self.calls.append(item)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.latency)
+        finally:
+            self.in_flight -= 1
+        return self.result(item)
+
+
+class BatchSink:
+    """A fake database table that takes rows in batches: ``await sink.write(rows)``.
+
+    Each write takes ``latency`` seconds and is recorded in ``batches``. With
+    ``fail_on=n``, the n-th write (counting from 1) raises ``OSError("disk full")``.
+    """
+
+    def __init__(self, *, latency: float = 0.25, fail_on: int | None = None) -> None:
+        self.latency = latency
+        self.fail_on = fail_on
+        self.batches: list[list[Any]] = []
+        self.writes = 0
+
+    async def write(self, rows: Sequence[Any]) -> None:
+        self.writes += 1
+        await asyncio.sleep(self.latency)
+        if self.writes == self.fail_on:
+            raise OSError("disk full")
+        self.batches.append(list(rows))
+
+
+class ThreadProbe:
+    """A plain function wrapped to record whether each call ran on the event loop's thread.
+
+    ``on_loop_thread`` gets ``True`` for a call made directly from a coroutine (which
+    blocks the loop while it runs) and ``False`` for one run in a worker thread, as
+    ``await asyncio.to_thread(probe, x)`` does.
+    """
+
+    def __init__(self, function: Callable[[Any], Any]) -> None:
+        self.function = function
+        self.on_loop_thread: list[bool] = []
+
+    def __call__(self, item: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self.on_loop_thread.append(False)
+        else:
+            self.on_loop_thread.append(True)
+        return self.function(item)

@@ -219,3 +219,66 @@ MUTANTS += [
            "    finally:\n        log.append(\"stopped\")\n",
            "    except asyncio.CancelledError:\n        log.append(\"stopped\")\n        raise\n"),
 ]
+
+LESSON_04 = "04-concurrency"
+
+MUTANTS += [
+    Mutant(LESSON_04, "collect_all", "collects one source after the other",
+           "    return list(await asyncio.gather(*(collect(source) for source in sources)))\n",
+           "    return [await collect(source) for source in sources]\n"),
+    Mutant(LESSON_04, "collect_all", "returns results in finishing order",
+           "    return list(await asyncio.gather(*(collect(source) for source in sources)))\n",
+           "    return [await done for done in asyncio.as_completed([collect(source) for source in sources])]\n"),
+
+    Mutant(LESSON_04, "merge", "yields one source after the other",
+           "    tasks = [asyncio.create_task(pump(source)) for source in sources]\n    try:\n"
+           "        running = len(tasks)\n        while running:\n",
+           "    for source in sources:\n        async for item in source:\n            yield item\n"
+           "    tasks = []\n    try:\n        running = 0\n        while running:\n"),
+    Mutant(LESSON_04, "merge", "does not cancel the sources when closed early",
+           "        for task in tasks:\n            task.cancel()\n",
+           ""),
+    Mutant(LESSON_04, "merge", "swallows a source's error",
+           "        except Exception as error:\n            await queue.put((finished, error))\n",
+           "        except Exception:\n            await queue.put((finished, None))\n"),
+
+    Mutant(LESSON_04, "bounded_map", "has no bound",
+           "        async with semaphore:\n            return await func(item)\n",
+           "        return await func(item)\n"),
+    Mutant(LESSON_04, "bounded_map", "calls one at a time",
+           "    return list(await asyncio.gather(*(call(item) for item in items)))\n",
+           "    return [await call(item) for item in items]\n"),
+    Mutant(LESSON_04, "bounded_map", "waits for each batch of limit calls",
+           "    return list(await asyncio.gather(*(call(item) for item in items)))\n",
+           "    results = []\n    for first in range(0, len(items), limit):\n"
+           "        results += await asyncio.gather(*(func(item) for item in items[first:first + limit]))\n"
+           "    return results\n"),
+
+    Mutant(LESSON_04, "pipeline", "uses an unbounded queue",
+           "asyncio.Queue(maxsize)",
+           "asyncio.Queue()"),
+    Mutant(LESSON_04, "pipeline", "forgets the sentinel",
+           "        await queue.put(done)\n",
+           ""),
+    Mutant(LESSON_04, "pipeline", "produces everything before consuming",
+           "    async with asyncio.TaskGroup() as group:\n        group.create_task(produce())\n"
+           "        group.create_task(consume())\n",
+           "    await produce()\n    await consume()\n"),
+]
+
+LESSON_05 = "05-patterns-and-performance"
+
+MUTANTS += [
+    Mutant(LESSON_05, "run_pipeline", "scores on the event loop",
+           "return await asyncio.to_thread(score, enriched)",
+           "return score(enriched)"),
+    Mutant(LESSON_05, "run_pipeline", "has no bound on enrich",
+           "        async with semaphore:\n            enriched = await enrich(item)\n",
+           "        enriched = await enrich(item)\n"),
+    Mutant(LESSON_05, "run_pipeline", "processes one item at a time",
+           "tasks.append(asyncio.create_task(process(item)))",
+           "tasks.append(asyncio.create_task(asyncio.sleep(0, await process(item))))"),
+    Mutant(LESSON_05, "run_pipeline", "lets the work run on after a failure",
+           "        for task in tasks:\n            task.cancel()\n",
+           ""),
+]
