@@ -10,9 +10,14 @@ export PATH := $(BIN):$(PATH)
 .PHONY: lab test release outputs
 
 ## lab: open the student notebooks in JupyterLab
+# Students get nbgrader's Validate button but not its teacher tools, which
+# autograder/student_lab/labconfig/page_config.json switches off. NOTEBOOKS and
+# LAB_ARGS let the browser test start this same command on a scratch copy.
 # (Jupyter refuses to run as root unless told; containers often run as root.)
+NOTEBOOKS ?= notebooks
 lab: $(VENV)/installed
-	jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+	JUPYTER_CONFIG_PATH=$(CURDIR)/autograder/student_lab \
+	jupyter lab --ServerApp.root_dir=$(NOTEBOOKS) $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 ## test: run the whole test suite (what CI runs)
 test: $(VENV)/installed

@@ -1,9 +1,11 @@
 """Assertions that the exercises' test cells are written with.
 
-Every helper fails with an ``AssertionError`` whose message a student can act on:
+Every helper fails with a message a student can act on:
 what was expected, what happened, and, where a usual mistake explains it, which one.
 Comparisons are strict about types, so an object that merely claims equality (an
 ``__eq__`` that returns ``True``) or a ``bool`` where an ``int`` belongs does not pass.
+They raise ``ExerciseFailure``, an ``AssertionError`` that IPython shows as its
+message alone, without a traceback through the helpers' own code.
 """
 
 from __future__ import annotations
@@ -13,7 +15,16 @@ import inspect
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
+from autograder.alarm import RealTimeLimit, RealTimeUp
 from autograder.clock import DECIMALS, use_virtual_clock
+
+class ExerciseFailure(AssertionError):
+    """A test of an exercise failed; the message says what was expected and what happened."""
+
+    def _render_traceback_(self) -> list[str]:
+        """How IPython shows it: the message, with no traceback through the test helpers."""
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
+
 
 #: How many items ``collect`` takes before it calls an iterator endless.
 ENDLESS = 1_000
@@ -54,7 +65,7 @@ def describe(value: Any) -> str:
 def assert_same(actual: Any, expected: Any, what: str) -> None:
     """Fail unless ``actual`` equals ``expected`` with exactly the same types."""
     if not same(actual, expected):
-        raise AssertionError(f"{what}: expected {describe(expected)}, got {describe(actual)}.")
+        raise ExerciseFailure(f"{what}: expected {describe(expected)}, got {describe(actual)}.")
 
 
 def assert_async_iterator(obj: Any, what: str) -> AsyncIterator[Any]:
@@ -65,15 +76,15 @@ def assert_async_iterator(obj: Any, what: str) -> AsyncIterator[Any]:
     """
     aiter_method = getattr(type(obj), "__aiter__", None)
     if aiter_method is None:
-        raise AssertionError(f"{what} has no __aiter__ method, so `async for` cannot loop over it.")
+        raise ExerciseFailure(f"{what} has no __aiter__ method, so `async for` cannot loop over it.")
     if inspect.iscoroutinefunction(aiter_method):
-        raise AssertionError(
+        raise ExerciseFailure(
             f"{what}.__aiter__ is an `async def`: `async for` calls it without awaiting, "
             "so it gets a coroutine. Make __aiter__ a plain `def` that returns the iterator."
         )
     iterator = obj.__aiter__()
     if not hasattr(type(iterator), "__anext__"):
-        raise AssertionError(
+        raise ExerciseFailure(
             f"{what}.__aiter__() returned {describe(iterator)}, which has no __anext__ method."
         )
     return iterator
@@ -97,13 +108,13 @@ def assert_async_generator_function(function: Any, name: str) -> None:
     if inspect.isasyncgenfunction(function):
         return
     if "NotImplementedError" in getattr(getattr(function, "__code__", None), "co_names", ()):
-        raise AssertionError(not_written_yet(f"`{name}`"))
+        raise ExerciseFailure(not_written_yet(f"`{name}`"))
     if inspect.iscoroutinefunction(function):
-        raise AssertionError(
+        raise ExerciseFailure(
             f"`{name}` is an `async def` without `yield`: calling it makes a coroutine, not an "
             "async generator. Hand out each item with `yield item`."
         )
-    raise AssertionError(f"`{name}` should be an async generator function (`async def` with `yield`), "
+    raise ExerciseFailure(f"`{name}` should be an async generator function (`async def` with `yield`), "
                          f"but it is {describe(function)}.")
 
 
@@ -113,7 +124,7 @@ async def collect(source: AsyncIterable[Any], what: str) -> list[Any]:
     async for item in source:
         items.append(item)
         if len(items) > ENDLESS:
-            raise AssertionError(
+            raise ExerciseFailure(
                 f"{what} gave more than {ENDLESS} items and looks endless: does "
                 "__anext__ raise StopAsyncIteration when it has nothing left?"
             )
@@ -125,7 +136,7 @@ async def assert_next(iterator: AsyncIterator[Any], expected: Any, what: str) ->
     try:
         item = await anext(iterator)
     except StopAsyncIteration:
-        raise AssertionError(
+        raise ExerciseFailure(
             f"{what}: expected {describe(expected)}, but the iterator stopped "
             "(raised StopAsyncIteration) too early."
         ) from None
@@ -139,7 +150,7 @@ async def assert_exhausted(iterator: AsyncIterator[Any], what: str, times: int =
             item = await anext(iterator)
         except StopAsyncIteration:
             continue
-        raise AssertionError(
+        raise ExerciseFailure(
             f"{what}: call {attempt} of anext() after the end gave {describe(item)}; "
             "a finished async iterator must raise StopAsyncIteration every time it is asked again."
         )
@@ -167,33 +178,45 @@ class exercise:
     - a ``TypeError`` of the iteration protocol (a coroutine where an iterator belongs,
       ``anext()`` on an iterable) gets the usual cause and its fix;
     - code that waits forever fails after ``time_limit`` virtual seconds, which
-      takes no real time, instead of freezing the kernel.
+      takes no real time, instead of freezing the kernel;
+    - code that never lets the loop run (``while True:`` without ``await``) is
+      stopped after ``real_time_limit`` seconds of real time.
     """
 
-    def __init__(self, name: str, *, time_limit: float = 60.0) -> None:
+    def __init__(self, name: str, *, time_limit: float = 60.0, real_time_limit: float = 10.0) -> None:
         self.name = name
         self.time_limit = time_limit
+        self.real_time_limit = real_time_limit
 
     async def __aenter__(self) -> exercise:
         use_virtual_clock()
         self.timeout = asyncio.timeout(self.time_limit)
         await self.timeout.__aenter__()
+        self.alarm = RealTimeLimit(self.real_time_limit).__enter__()
         return self
 
     async def __aexit__(self, exc_type: Any, error: BaseException | None, tb: Any) -> bool:
+        self.alarm.__exit__()
+        if self.alarm.expired and isinstance(error, (RealTimeUp, asyncio.CancelledError)):
+            if isinstance(error, asyncio.CancelledError):
+                asyncio.current_task().uncancel()
+            raise ExerciseFailure(
+                f"{self.name} was stopped after {self.real_time_limit:g} s of real time: look for a "
+                "loop that never ends, such as `while True:` without a `break` or an `await`."
+            ) from None
         try:
             await self.timeout.__aexit__(exc_type, error, tb)
         except TimeoutError:
-            raise AssertionError(
+            raise ExerciseFailure(
                 f"{self.name} did not finish within {self.time_limit:g} s of (virtual) time: "
                 "something awaits an event that never happens, or loops without end."
             ) from None
         if isinstance(error, NotImplementedError):
-            raise AssertionError(not_written_yet(_raising_function(error))) from None
+            raise ExerciseFailure(not_written_yet(_raising_function(error))) from None
         if isinstance(error, TypeError):
             hint = next((hint for clue, hint in TYPE_ERROR_HINTS if clue in str(error)), None)
             if hint is not None:
-                raise AssertionError(f"{self.name}: {error}. {hint}") from error
+                raise ExerciseFailure(f"{self.name}: {error}. {hint}") from error
         return False
 
 

@@ -45,6 +45,10 @@ class Course:
         """The lesson (nbgrader assignment) names, in teaching order."""
         return sorted(path.parent.name for path in self.source.glob("*/*.ipynb"))
 
+    def course_notebooks(self) -> list[Path]:
+        """Notebooks beside the lessons (such as the progress check): not graded, released as they are."""
+        return sorted(self.source.glob("*.ipynb"))
+
     def solution_notebook(self, lesson: str) -> Path:
         return self.source / lesson / f"{lesson}.ipynb"
 

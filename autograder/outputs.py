@@ -56,14 +56,18 @@ def execute_in_place(notebook_path: Path, patterns: list[tuple[str, str]]) -> No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("lessons", nargs="*", help="lessons to run (default: all)")
+    parser.add_argument("lessons", nargs="*", help="lessons to run (default: all, and the course notebooks)")
     parser.add_argument("--course", type=Path, default=Path.cwd(), help="course folder")
     args = parser.parse_args()
     course = Course.at(args.course)
     patterns = get_sanitize_patterns(course.sanitize_patterns_file.read_text())
-    for lesson in args.lessons or course.lessons():
-        print(f"executing {lesson}", flush=True)
-        execute_in_place(course.solution_notebook(lesson), patterns)
+    if args.lessons:
+        notebooks = [course.solution_notebook(lesson) for lesson in args.lessons]
+    else:
+        notebooks = [course.solution_notebook(lesson) for lesson in course.lessons()] + course.course_notebooks()
+    for notebook in notebooks:
+        print(f"executing {notebook.relative_to(course.root)}", flush=True)
+        execute_in_place(notebook, patterns)
 
 
 if __name__ == "__main__":

@@ -14,18 +14,31 @@ import sys
 import tempfile
 from pathlib import Path
 
+import nbformat
+from nbconvert.preprocessors import ClearOutputPreprocessor
+
 from autograder.course import CONFIG_FILE, Course
 from autograder.nbgrader_cli import run_nbgrader
 
 
 def generate_release(course: Course) -> None:
-    """Regenerate every lesson's student version, and drop those of deleted lessons."""
+    """Regenerate every lesson's student version, and drop those of deleted lessons.
+
+    nbgrader releases the lesson folders; the course notebooks beside them are
+    copied with their outputs cleared, so that a student sees only what they ran.
+    """
     lessons = set(course.lessons())
     if course.release.is_dir():
-        for folder in course.release.iterdir():
-            if folder.is_dir() and folder.name not in lessons:
-                shutil.rmtree(folder)
+        for path in course.release.iterdir():
+            if path.is_dir() and path.name not in lessons:
+                shutil.rmtree(path)
+            elif path.suffix == ".ipynb" and not (course.source / path.name).is_file():
+                path.unlink()
     run_nbgrader("generate_assignment", "*", "--force", course=course.root)
+    for source in course.course_notebooks():
+        notebook = nbformat.read(source, as_version=4)
+        ClearOutputPreprocessor().preprocess(notebook, {})
+        nbformat.write(notebook, course.release / source.name)
 
 
 def _tree(folder: Path) -> dict[str, object]:

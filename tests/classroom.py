@@ -16,6 +16,7 @@ import nbformat
 from nbformat import NotebookNode
 from nbgrader.api import Gradebook
 
+from autograder.cells import is_answer, nbgrader_meta
 from autograder.course import CONFIG_FILE, Course
 from autograder.nbgrader_cli import run_nbgrader
 from autograder.release import generate_release
@@ -24,34 +25,9 @@ from tests.mutants import Mutant
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 
-def nbgrader_meta(cell: NotebookNode) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def is_answer(cell: NotebookNode) -> bool:
-    return bool(nbgrader_meta(cell).get("solution"))
-
-
-def is_test(cell: NotebookNode) -> bool:
-    return bool(nbgrader_meta(cell).get("grade")) and cell.cell_type == "code"
-
-
 def answer_from_solution(source: str) -> str:
     """What a student who found the solution would have typed: the code, no markers."""
     return "\n".join(line for line in source.splitlines() if line.strip() not in SOLUTION_MARKERS)
-
-
-def exercises(notebook: NotebookNode) -> dict[str, list[str]]:
-    """Each answer cell's grade_id with the grade_ids of the test cells that follow it."""
-    tests_of: dict[str, list[str]] = {}
-    current = None
-    for cell in notebook.cells:
-        if is_answer(cell):
-            current = nbgrader_meta(cell)["grade_id"]
-            tests_of[current] = []
-        elif is_test(cell) and current is not None:
-            tests_of[current].append(nbgrader_meta(cell)["grade_id"])
-    return tests_of
 
 
 @dataclass(frozen=True)

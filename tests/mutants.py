@@ -44,6 +44,9 @@ MUTANTS = [
     Mutant(LESSON_00, "timed", "rounds to whole seconds",
            "return result, loop.time() - start",
            "return result, round(loop.time() - start)"),
+    Mutant(LESSON_00, "timed", "spins forever instead of awaiting",
+           "result = await coro",
+           "while True:\n        pass"),
 
     Mutant(LESSON_01, "countdown", "counts down to 0",
            "if self.current <= 0:",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import nbformat
 import pytest
 
+from autograder.cells import exercises, is_test, nbgrader_meta
 from autograder.course import Course
 from autograder.release import release_differences
-from tests.classroom import Classroom, exercises, is_test, nbgrader_meta
+from tests.classroom import Classroom
 from tests.conftest import REPOSITORY, mutant_student
 from tests.mutants import MUTANTS, Mutant
 
@@ -49,7 +50,7 @@ def test_untouched_notebook_fails_only_in_tests_with_clear_messages(classroom: C
             grade_id = nbgrader_meta(cell)["grade_id"]
             assert len(failures) == 1, f"test cell {grade_id} of the untouched {lesson} did not fail"
             failure = failures[0]
-            assert failure.ename == "AssertionError", f"{grade_id}: {failure.ename}: {failure.evalue}"
+            assert failure.ename == "ExerciseFailure", f"{grade_id}: {failure.ename}: {failure.evalue}"
             assert "is not written yet" in failure.evalue, f"{grade_id}: {failure.evalue}"
         elif "raises-exception" not in cell.metadata.get("tags", []):
             assert not failures, f"a cell of the untouched {lesson} failed: {failures[0].ename}"
@@ -83,3 +84,11 @@ def test_every_exercise_has_tests_hidden_tests_and_two_mutants(lesson: str) -> N
 
 def test_release_matches_solutions(course: Course) -> None:
     assert release_differences(course) == [], "notebooks/ is out of date: run `make release`"
+
+
+def test_a_spinning_answer_is_stopped_with_a_message(classroom: Classroom) -> None:
+    """`while True: pass` never lets the loop run; the test's real-time limit stops it."""
+    spinning = next(m for m in MUTANTS if m.name == "spins forever instead of awaiting")
+    notebook = classroom.autograded_notebook(mutant_student(spinning), spinning.lesson)
+    messages = [output.evalue for cell in notebook.cells if is_test(cell) for output in errors(cell)]
+    assert messages and "was stopped after 10 s of real time" in messages[0], messages

@@ -1,0 +1,61 @@
+"""A real-time limit for code that never gives the event loop a chance.
+
+The virtual clock stops an ``await`` that waits forever, but not a loop that never
+awaits (``while True: pass``) or one that only ever awaits ``sleep(0)``: loop time
+does not move while such code runs. A ``SIGALRM`` timer does interrupt it. The
+handler raises inside the code when that code is running, and otherwise cancels the
+task from the loop, because an exception raised in the middle of the event loop's
+own machinery would break the loop (and the kernel with it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from types import FrameType
+
+
+class RealTimeUp(BaseException):
+    """Raised in the limited code when its time is up.
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so that a student's
+    ``except Exception`` does not swallow it.
+    """
+
+
+class RealTimeLimit:
+    """``with RealTimeLimit(seconds):`` inside the task it limits; ``expired`` tells afterwards.
+
+    Where no alarm signal is available (another thread, another platform), it limits nothing.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+
+    def __enter__(self) -> RealTimeLimit:
+        self._task = asyncio.current_task()
+        self._armed = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+        if self._armed:
+            self._previous = signal.signal(signal.SIGALRM, self._on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous)
+
+    def _on_alarm(self, signum: int, frame: FrameType | None) -> None:
+        self.expired = True
+        if self._task is None or _running_task() is self._task:
+            raise RealTimeUp
+        self._task.get_loop().call_soon_threadsafe(self._task.cancel)
+
+
+def _running_task() -> asyncio.Task | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None
