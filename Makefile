@@ -7,7 +7,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 # nbgrader runs alembic as a subprocess, so the environment's bin/ must be on PATH.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: lab test release outputs
+.PHONY: lab test release outputs grade
 
 ## lab: open the student notebooks in JupyterLab
 # Students get nbgrader's Validate button but not its teacher tools, which
@@ -22,6 +22,10 @@ lab: $(VENV)/installed
 ## test: run the whole test suite (what CI runs)
 test: $(VENV)/installed
 	python -m pytest
+
+## grade: grade a lesson for the whole class, e.g. make grade LESSON=01-async-iterator-protocol [ZIP=class.zip]
+grade: $(VENV)/installed
+	python -m autograder.grade $(LESSON) $(if $(ZIP),--zip $(ZIP)) $(GRADE_ARGS)
 
 ## release: regenerate notebooks/ (student versions) from solutions/ with nbgrader
 release: $(VENV)/installed

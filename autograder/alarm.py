@@ -25,17 +25,20 @@ class RealTimeUp(BaseException):
 
 
 class RealTimeLimit:
-    """``with RealTimeLimit(seconds):`` inside the task it limits; ``expired`` tells afterwards.
+    """``with RealTimeLimit(seconds, task=...):`` limits ``task`` (by default, the current one).
 
-    Where no alarm signal is available (another thread, another platform), it limits nothing.
+    ``expired`` tells afterwards whether the time ran out. Where no alarm signal is
+    available (another thread, another platform), it limits nothing.
     """
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, *, task: asyncio.Task | None = None) -> None:
         self.seconds = seconds
         self.expired = False
+        self._task = task
 
     def __enter__(self) -> RealTimeLimit:
-        self._task = asyncio.current_task()
+        if self._task is None:
+            self._task = asyncio.current_task()
         self._armed = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
         if self._armed:
             self._previous = signal.signal(signal.SIGALRM, self._on_alarm)

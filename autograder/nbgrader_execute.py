@@ -1,0 +1,62 @@
+"""nbgrader's Execute step, done by ``autograder.sandbox`` instead of a Jupyter kernel.
+
+``autograder.grade`` runs every submission through the sandbox in parallel first and
+stores each execution under a key made of the notebook's code (after nbgrader's own
+sanitizing, which restores test cells from the source). When ``nbgrader autograde``
+then reaches its Execute step, this preprocessor puts in the stored outputs; on a key
+it does not know, it runs the notebook itself. Everything else (restoring cells,
+checksums, scores in the gradebook) stays nbgrader's own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from pathlib import Path
+from typing import Any
+
+from nbformat import NotebookNode, from_dict
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Float, Integer, Unicode
+
+from autograder.sandbox import Execution, Limits, execute_cells
+
+
+def code_sources(notebook: NotebookNode) -> list[str]:
+    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def execution_key(notebook: NotebookNode) -> str:
+    return hashlib.sha256(json.dumps(code_sources(notebook)).encode()).hexdigest()
+
+
+def apply_execution(notebook: NotebookNode, execution: Execution) -> None:
+    """Put the outputs and execution counts of ``execution`` into the notebook's code cells."""
+    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    for index, cell in enumerate(code_cells):
+        result = execution.results.get(index)
+        cell.outputs = [from_dict(output) for output in result.outputs] if result else []
+        cell.execution_count = result.execution_count if result else None
+
+
+class SandboxExecute(NbGraderPreprocessor):
+    """Fill in each code cell's outputs from the sandbox, as nbgrader's Execute would from a kernel."""
+
+    executions_dir = Unicode("", help="Folder of precomputed executions, and of the problems met").tag(config=True)
+    cell_timeout = Float(30.0, help="Seconds a cell may run").tag(config=True)
+    memory_mb = Integer(2048, help="Address space a submission may use, in MiB").tag(config=True)
+    output_kb = Integer(256, help="Printed output kept per cell, in KiB").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+        folder = Path(self.executions_dir)
+        stored = folder / f"{execution_key(nb)}.pickle"
+        if stored.is_file():
+            execution = pickle.loads(stored.read_bytes())
+        else:
+            limits = Limits(self.cell_timeout, self.memory_mb, self.output_kb)
+            execution = execute_cells(code_sources(nb), resources["metadata"]["path"], limits)
+        apply_execution(nb, execution)
+        student = resources["nbgrader"]["student"]
+        (folder / f"{student}.problems.json").write_text(json.dumps(execution.problems))
+        return nb, resources

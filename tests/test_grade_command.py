@@ -1,0 +1,161 @@
+"""The teacher's grading command on a class where everything that can go wrong does.
+
+Real nbgrader, real submissions built from the student notebooks, and the command
+run as a teacher runs it: ``python -m autograder.grade LESSON --zip ...``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder.cells import is_answer, is_test
+from tests.classroom import Classroom, Submission
+from tests.conftest import REPOSITORY
+
+LESSON = "00-running-async-in-jupyter"
+CELL_TIMEOUT = "3"
+
+
+def grade_command(course: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "autograder.grade", LESSON, "--cell-timeout", CELL_TIMEOUT, *args],
+        cwd=course, capture_output=True, text=True, check=True,
+    )
+
+
+def submitted_notebook(classroom: Classroom, student: str) -> Path:
+    return classroom.course.root / "submitted" / student / LESSON / f"{LESSON}.ipynb"
+
+
+def with_answer(code: str):
+    def edit(notebook: nbformat.NotebookNode) -> None:
+        for cell in filter(is_answer, notebook.cells):
+            cell.source = code
+    return edit
+
+
+def without_tests(notebook: nbformat.NotebookNode) -> None:
+    notebook.cells = [cell for cell in notebook.cells if not is_test(cell)]
+
+
+def with_tests_replaced(notebook: nbformat.NotebookNode) -> None:
+    for cell in filter(is_test, notebook.cells):
+        cell.source = "pass  # all good, trust me"
+
+
+EDITS = {
+    "hangs": with_answer("import asyncio\nawait asyncio.get_running_loop().create_future()"),
+    "spins": with_answer("while True:\n    pass"),
+    "crashes": with_answer("import os\nos._exit(1)"),
+    "deletes-tests": without_tests,
+    "edits-tests": with_tests_replaced,
+}
+
+
+def fingerprint(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Classroom, subprocess.CompletedProcess, dict]:
+    classroom = Classroom.create(tmp_path_factory.mktemp("class"), REPOSITORY)
+    root = classroom.course.root
+    classroom.submit(Submission("solves", LESSON))
+    classroom.submit(Submission("untouched", LESSON, answered=False))
+    for student, edit in EDITS.items():
+        classroom.submit(Submission(student, LESSON))
+        path = submitted_notebook(classroom, student)
+        notebook = nbformat.read(path, as_version=4)
+        edit(notebook)
+        nbformat.write(notebook, path)
+    for student in ("malformed", "missing", "renamed"):
+        classroom.submit(Submission(student, LESSON))
+    submitted_notebook(classroom, "malformed").write_text("{ this is not a notebook")
+    submitted_notebook(classroom, "missing").unlink()
+    submitted_notebook(classroom, "renamed").rename(submitted_notebook(classroom, "renamed").with_name("Copy.ipynb"))
+    # One more student arrives in an LMS zip, as <student>/<notebook>.ipynb.
+    classroom.submit(Submission("from-zip", LESSON))
+    archive = root / "lms-download.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.write(submitted_notebook(classroom, "from-zip"), f"from-zip/{LESSON}.ipynb")
+    submitted_notebook(classroom, "from-zip").unlink()
+    before = fingerprint(root / "submitted")
+    return classroom, grade_command(root, "--zip", str(archive), "--jobs", "2"), before
+
+
+def grades(classroom: Classroom) -> dict[str, dict[str, str]]:
+    with (classroom.course.root / "reports" / LESSON / "grades.csv").open() as file:
+        return {row["student"]: row for row in csv.DictReader(file)}
+
+
+def test_every_student_gets_a_row_with_the_right_score(graded) -> None:
+    classroom, _, _ = graded
+    scores = {student: row["score"] for student, row in grades(classroom).items()}
+    assert scores == {
+        "solves": "2.0", "from-zip": "2.0", "edits-tests": "2.0", "untouched": "0.0", "hangs": "0.0",
+        "spins": "0.0", "crashes": "0.0", "deletes-tests": "0.0", "malformed": "0.0", "missing": "0.0",
+        "renamed": "0.0",
+    }
+
+
+@pytest.mark.parametrize("student, problem", [
+    ("hangs", "ran past 3 s and was stopped"),
+    ("spins", "ran past 3 s and was stopped"),
+    ("crashes", "the kernel died while running this cell (exit code 1)"),
+    ("deletes-tests", "test cell timed-tests was deleted"),
+    ("edits-tests", "test cell timed-tests was edited (nbgrader restores it from the source)"),
+    ("malformed", "malformed notebook"),
+    ("missing", f"missing notebook {LESSON}.ipynb"),
+    ("renamed", "found Copy.ipynb (renamed?)"),
+])
+def test_each_problem_is_reported_by_name(graded, student: str, problem: str) -> None:
+    classroom, _, _ = graded
+    assert problem in grades(classroom)[student]["problems"]
+    assert problem in (classroom.course.root / "reports" / LESSON / "summary.md").read_text()
+    page = (classroom.course.root / "feedback" / student / LESSON / "report.html").read_text()
+    assert problem.replace("(", "").split()[0] in page
+
+
+def test_scores_are_in_nbgraders_gradebook_and_feedback(graded) -> None:
+    classroom, _, _ = graded
+    for student in ("solves", "hangs", "spins", "crashes"):
+        assert (classroom.course.root / "feedback" / student / LESSON / f"{LESSON}.html").is_file(), student
+    assert classroom.scores("solves", LESSON) == {"timed-tests": (2.0, 2.0)}
+    assert classroom.scores("hangs", LESSON) == {"timed-tests": (0.0, 2.0)}
+
+
+def test_a_hanging_cell_costs_only_itself(graded) -> None:
+    """After the hung answer cell times out, the cells after it still ran."""
+    classroom, _, _ = graded
+    notebook = classroom.autograded_notebook("hangs", LESSON)
+    timed_out = [c for c in notebook.cells if any(o.get("ename") == "CellTimeoutError" for o in c.get("outputs", []))]
+    assert len(timed_out) == 1
+    test_cell = next(c for c in notebook.cells if is_test(c))
+    assert test_cell.execution_count is not None and test_cell.outputs, "the test cell after the hang did not run"
+
+
+def test_summary_plot_and_untouched_submissions(graded) -> None:
+    classroom, _, before = graded
+    reports = classroom.course.root / "reports" / LESSON
+    assert (reports / "pass-rates.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| `timed` | 2 | 27% |" in (reports / "summary.md").read_text()
+    after = fingerprint(classroom.course.root / "submitted")
+    assert {k: v for k, v in after.items() if not k.startswith("from-zip")} == before
+
+
+def test_running_again_skips_what_is_graded(graded) -> None:
+    classroom, _, _ = graded
+    rows = grades(classroom)
+    again = grade_command(classroom.course.root)
+    assert "graded 0 submissions" in again.stderr
+    assert grades(classroom) == rows
