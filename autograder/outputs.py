@@ -14,12 +14,10 @@ import re
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from nbval.plugin import get_sanitize_patterns
 
 from autograder.course import Course
-
-CELL_TIMEOUT = 60
+from autograder.kernel import fresh_kernel_client
 
 
 def masked(text: str, patterns: list[tuple[str, str]]) -> str:
@@ -41,15 +39,11 @@ def mask_volatile_text(notebook: nbformat.NotebookNode, patterns: list[tuple[str
 def execute_in_place(notebook_path: Path, patterns: list[tuple[str, str]]) -> None:
     """Run every cell of the notebook in a fresh kernel and save the masked outputs."""
     notebook = nbformat.read(notebook_path, as_version=4)
-    client = NotebookClient(
-        notebook,
-        timeout=CELL_TIMEOUT,
-        kernel_name="python3",
+    fresh_kernel_client(
+        notebook, notebook_path.parent,
         record_timing=False,
         coalesce_streams=True,  # one output per stream, however the kernel batched its writes
-        resources={"metadata": {"path": str(notebook_path.parent)}},
-    )
-    client.execute()
+    ).execute()
     mask_volatile_text(notebook, patterns)
     nbformat.write(notebook, notebook_path)
 

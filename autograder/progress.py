@@ -14,14 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 
 from autograder.cells import exercises, nbgrader_meta
 from autograder.checks import ExerciseFailure
-
-#: A lesson notebook is stopped after this long in one cell; tests finish in milliseconds.
-CELL_TIMEOUT = 60
-
+from autograder.kernel import fresh_kernel_client
 
 @dataclass(frozen=True)
 class ExerciseStatus:
@@ -42,13 +38,7 @@ def first_error(outputs: list) -> str:
 async def lesson_status(notebook_path: Path) -> list[ExerciseStatus]:
     """Run one lesson notebook in a fresh kernel and judge each exercise by its test cells."""
     notebook = nbformat.read(notebook_path, as_version=4)
-    client = NotebookClient(
-        notebook,
-        timeout=CELL_TIMEOUT,
-        kernel_name="python3",
-        allow_errors=True,
-        resources={"metadata": {"path": str(notebook_path.parent)}},
-    )
+    client = fresh_kernel_client(notebook, notebook_path.parent, allow_errors=True)
     await client.async_execute(stderr=subprocess.DEVNULL)  # the kernels' start-up chatter
     errors = {nbgrader_meta(cell).get("grade_id"): first_error(cell.get("outputs", [])) for cell in notebook.cells}
     statuses = []
