@@ -18,6 +18,7 @@ from typing import Any
 from autograder.alarm import RealTimeLimit, RealTimeUp
 from autograder.clock import DECIMALS, use_virtual_clock
 
+
 class ExerciseFailure(AssertionError):
     """A test of an exercise failed; the message says what was expected and what happened."""
 

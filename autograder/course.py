@@ -54,3 +54,12 @@ class Course:
 
     def student_notebook(self, lesson: str) -> Path:
         return self.release / lesson / f"{lesson}.ipynb"
+
+    @property
+    def submitted(self) -> Path:
+        """nbgrader's folder of collected submissions, ``submitted/<student>/<lesson>/``."""
+        return self.root / "submitted"
+
+    def submissions(self, lesson: str) -> list[Path]:
+        """The ``submitted/<student>/<lesson>`` folders of every student who submitted ``lesson``."""
+        return sorted(path for path in self.submitted.glob(f"*/{lesson}") if path.is_dir())

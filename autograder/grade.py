@@ -128,10 +128,9 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
     release = nbformat.read(course.student_notebook(lesson), as_version=4)
     phase(started, "registered the lesson in the gradebook")
 
-    submitted = course.root / "submitted"
-    folders = sorted(p for p in submitted.glob(f"*/{lesson}") if p.is_dir())
+    folders = course.submissions(lesson)
     if not folders:
-        raise SystemExit(f"no submissions: expected folders like {submitted}/<student>/{lesson}/")
+        raise SystemExit(f"no submissions: expected folders like {course.submitted}/<student>/{lesson}/")
     submissions = [Submission(folder.parent.name, folder) for folder in folders]
     work = course.root / ".grading" / lesson
     graded_at = _load(work.parent / f"{lesson}.graded.json")
@@ -228,11 +227,12 @@ def _in_shards(course: Course, command: list[str], students: list[str], jobs: in
     nbgrader takes one student pattern, or a list of students to leave out; each shard
     leaves out everyone who is not its own.
     """
-    everyone = sorted(p.parent.name for p in (course.root / "submitted").glob(f"*/{command[1]}"))
+    everyone = [folder.parent.name for folder in course.submissions(command[1])]
     shards = [students[i::jobs] for i in range(min(jobs, len(students)))]
 
     def run(shard: list[str]) -> str:
-        others = ",".join(s for s in everyone if s not in set(shard))
+        mine = set(shard)
+        others = ",".join(s for s in everyone if s not in mine)
         return run_nbgrader(*command, f"--CourseDirectory.student_id_exclude={others}",
                             course=course.root, check=False)
 
@@ -256,9 +256,12 @@ def main() -> None:
     parser.add_argument("--zip-pattern", default=DEFAULT_ZIP_PATTERN,
                         help="regular expression naming student_id and file_id in the zip's paths")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions run at once")
-    parser.add_argument("--cell-timeout", type=float, default=30.0, help="seconds a cell may run (default 30)")
-    parser.add_argument("--memory-mb", type=int, default=2048, help="memory per submission, MiB (default 2048)")
-    parser.add_argument("--output-kb", type=int, default=256, help="printed output kept per cell, KiB (default 256)")
+    parser.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout,
+                        help="seconds a cell may run (default %(default)g)")
+    parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb,
+                        help="memory per submission, MiB (default %(default)d)")
+    parser.add_argument("--output-kb", type=int, default=Limits.output_kb,
+                        help="printed output kept per cell, KiB (default %(default)d)")
     parser.add_argument("--regrade", action="store_true", help="grade again what is already graded")
     parser.add_argument("--course", type=Path, default=Path.cwd(), help="course folder")
     args = parser.parse_args()

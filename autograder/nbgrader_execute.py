@@ -23,8 +23,12 @@ from traitlets import Float, Integer, Unicode
 from autograder.sandbox import Execution, Limits, execute_cells
 
 
+def code_cells(notebook: NotebookNode) -> list[NotebookNode]:
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+
 def code_sources(notebook: NotebookNode) -> list[str]:
-    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    return [cell.source for cell in code_cells(notebook)]
 
 
 def execution_key(notebook: NotebookNode) -> str:
@@ -33,8 +37,7 @@ def execution_key(notebook: NotebookNode) -> str:
 
 def apply_execution(notebook: NotebookNode, execution: Execution) -> None:
     """Put the outputs and execution counts of ``execution`` into the notebook's code cells."""
-    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    for index, cell in enumerate(code_cells):
+    for index, cell in enumerate(code_cells(notebook)):
         result = execution.results.get(index)
         cell.outputs = [from_dict(output) for output in result.outputs] if result else []
         cell.execution_count = result.execution_count if result else None
@@ -44,9 +47,9 @@ class SandboxExecute(NbGraderPreprocessor):
     """Fill in each code cell's outputs from the sandbox, as nbgrader's Execute would from a kernel."""
 
     executions_dir = Unicode("", help="Folder of precomputed executions, and of the problems met").tag(config=True)
-    cell_timeout = Float(30.0, help="Seconds a cell may run").tag(config=True)
-    memory_mb = Integer(2048, help="Address space a submission may use, in MiB").tag(config=True)
-    output_kb = Integer(256, help="Printed output kept per cell, in KiB").tag(config=True)
+    cell_timeout = Float(Limits.cell_timeout, help="Seconds a cell may run").tag(config=True)
+    memory_mb = Integer(Limits.memory_mb, help="Address space a submission may use, in MiB").tag(config=True)
+    output_kb = Integer(Limits.output_kb, help="Printed output kept per cell, in KiB").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         folder = Path(self.executions_dir)

@@ -19,6 +19,7 @@ from autograder.cells import exercises, nbgrader_meta
 from autograder.checks import ExerciseFailure
 from autograder.kernel import fresh_kernel_client
 
+
 @dataclass(frozen=True)
 class ExerciseStatus:
     lesson: str

@@ -41,7 +41,7 @@ class StudentResult:
 
 def read_results(course: Course, lesson: str, db_url: str, problems: dict[str, list[str]]) -> list[StudentResult]:
     tests_of = exercises(nbformat.read(course.solution_notebook(lesson), as_version=4))
-    students = sorted(p.parent.name for p in (course.root / "submitted").glob(f"*/{lesson}"))
+    students = [folder.parent.name for folder in course.submissions(lesson)]
     results = []
     with Gradebook(db_url) as gradebook:
         maxima = {cell.name: cell.max_score for cell in gradebook.find_notebook(lesson, lesson).grade_cells}
