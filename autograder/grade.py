@@ -4,11 +4,16 @@
     python -m autograder.grade 01-async-iterator-protocol --zip class.zip
 
 Steps: collect (nbgrader's ``zip_collect`` for an LMS zip); inspect each submission
-(missing, renamed or malformed notebook, deleted or edited test cells); execute every
-submission in the sandbox, in parallel; ``nbgrader autograde`` with the sandbox in
-place of its kernel (so the gradebook, checksums and formgrader are nbgrader's own);
-``nbgrader generate_feedback``; then a grades CSV, a summary with pass rates (table
-and PNG), a report page per student, and the list of every problem met.
+(missing, renamed or malformed notebook, deleted or edited test cells) and read what
+the student wrote for code that reaches for the grading machinery (``autograder.tamper``);
+execute every submission in its own bubblewrap sandbox, in parallel; ``nbgrader
+autograde`` with the sandbox in place of its kernel (so the gradebook, checksums and
+formgrader are nbgrader's own); ``nbgrader generate_feedback`` without the hidden
+tests; then a grades CSV, a summary with pass rates (table and PNG), a report page per
+student, and the list of every problem met and every submission that needs review.
+
+Without a working ``bwrap`` it refuses to run students' code, unless told
+``--no-sandbox``.
 """
 
 from __future__ import annotations
@@ -16,14 +21,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pickle
 import shutil
 import sys
-import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
@@ -39,7 +41,9 @@ from autograder.course import CONFIG_FILE, Course
 from autograder.nbgrader_cli import run_nbgrader
 from autograder.nbgrader_execute import execution_key, code_sources
 from autograder.report import write_reports
-from autograder.sandbox import Limits, execute_cells, warm_up
+from autograder.sandbox import Limits, execute_cells, submission_files
+from autograder.sandbox.bwrap import bwrap_problem
+from autograder.tamper import review_reasons
 
 #: A zip from an LMS holds ``<student>/<notebook>.ipynb``, unless --zip-pattern says otherwise.
 DEFAULT_ZIP_PATTERN = r".*/(?P<student_id>[^/]+)/(?P<file_id>[^/]+\.ipynb)$"
@@ -51,6 +55,7 @@ class Submission:
     student: str
     folder: Path  # submitted/<student>/<lesson>
     problems: list[str] = field(default_factory=list)
+    review: list[str] = field(default_factory=list)  # why a teacher should read the code
     notebook: NotebookNode | None = None  # None when missing or unreadable
 
 
@@ -87,12 +92,16 @@ def sanitized(notebook: NotebookNode, lesson: str, student: str, db_url: str, co
     return notebook
 
 
-def execute_one(student: str, folder: str, notebook: NotebookNode, out_dir: str, limits: Limits) -> None:
-    """Run one submission in the sandbox (in a pool worker) and store the execution by key."""
-    with tempfile.TemporaryDirectory(prefix=f"grading-{student}-") as workdir:
-        shutil.copytree(folder, workdir, dirs_exist_ok=True)
-        execution = execute_cells(code_sources(notebook), workdir, limits)
-    (Path(out_dir) / f"{execution_key(notebook)}.pickle").write_bytes(pickle.dumps(execution))
+def execute_one(folder: Path, notebook: NotebookNode, out_dir: Path, limits: Limits, sandboxed: bool) -> None:
+    """Run one submission in its sandbox and store the execution, as JSON, by key."""
+    execution = execute_cells(code_sources(notebook), limits, files=submission_files(folder), sandboxed=sandboxed)
+    (out_dir / f"{execution_key(notebook)}.json").write_text(execution.to_json())
+
+
+def given_sources(course: Course, lesson: str) -> set[str]:
+    """The code cells the course itself provides (both versions): nobody reviews those."""
+    notebooks = [course.student_notebook(lesson), course.solution_notebook(lesson)]
+    return {source for path in notebooks for source in code_sources(nbformat.read(path, as_version=4))}
 
 
 def progress(done: int, total: int, label: str) -> None:
@@ -117,9 +126,13 @@ def collect_zip(course: Course, lesson: str, archive: Path, pattern: str) -> Non
     run_nbgrader("zip_collect", lesson, "--force", f"--FileNameCollectorPlugin.named_regexp={pattern}", course=course.root)
 
 
-def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bool) -> Path:
+def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bool, sandboxed: bool = True) -> Path:
     if lesson not in course.lessons():
         raise SystemExit(f"unknown lesson {lesson!r}; the lessons are: {', '.join(course.lessons())}")
+    if sandboxed and (problem := bwrap_problem()):
+        raise SystemExit(f"Refusing to run students' code without a sandbox: {problem}.\n"
+                         "Grading without one (--no-sandbox) lets a submission read and change this course's "
+                         "files, the gradebook and other students' work: do it only for code you trust.")
     started = time.monotonic()
     config = PyFileConfigLoader(CONFIG_FILE, path=str(course.root)).load_config()
     db_url = f"sqlite:///{course.root / 'gradebook.db'}"
@@ -149,8 +162,8 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
 
     phase(started, f"inspected and staged {len(submissions)} submissions")
     runnable = [s for s in submissions if s.notebook is not None]
-    warm_up()
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
+    given = given_sources(course, lesson)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = {}
         for s in runnable:
             try:
@@ -158,7 +171,8 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
             except Exception as error:  # nbgrader will refuse it too; the report says why
                 s.problems.append(f"nbgrader cannot read the notebook's cells: {type(error).__name__}: {error}")
                 continue
-            futures[pool.submit(execute_one, s.student, str(s.folder), notebook, str(executions), limits)] = s
+            s.review += review_reasons(code_sources(notebook), given)
+            futures[pool.submit(execute_one, s.folder, notebook, executions, limits, sandboxed)] = s
         for done, future in enumerate(as_completed(futures), start=1):
             if future.exception() is not None:  # nbgrader's step then runs the notebook itself
                 futures[future].problems.append(f"the sandbox failed before grading: {future.exception()}")
@@ -180,6 +194,7 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
             f"--SandboxExecute.cell_timeout={limits.cell_timeout}",
             f"--SandboxExecute.memory_mb={limits.memory_mb}",
             f"--SandboxExecute.output_kb={limits.output_kb}",
+            f"--SandboxExecute.sandboxed={sandboxed}",
         ]
         log = _in_shards(course, autograde, names, jobs)
         # A shard can fail a student when the gradebook is busy; grade those once more, alone.
@@ -188,19 +203,27 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
         if missed:
             log += _in_shards(course, autograde, missed, 1)
         phase(started, "scored by nbgrader autograde")
-        log += _in_shards(course, ["generate_feedback", lesson, "--force"], names, jobs)
+        feedback = ["generate_feedback", lesson, "--force", "--GenerateFeedback.preprocessors=" + json.dumps([
+            "nbgrader.preprocessors.GetGrades", "autograder.feedback.HideHiddenTests",
+            "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"])]
+        log += _in_shards(course, feedback, names, jobs)
         (work.parent / f"{lesson}.nbgrader.log").write_text(log)
         phase(started, "feedback by nbgrader generate_feedback")
     for submission in submissions:
-        sidecar = executions / f"{submission.student}.problems.json"
+        sidecar = executions / f"{submission.student}.execution.json"
         if sidecar.is_file():
-            submission.problems += json.loads(sidecar.read_text())
+            found = json.loads(sidecar.read_text())
+            submission.problems += found["problems"]
+            submission.review += found["review"]
     problems = _load(work.parent / f"{lesson}.problems.json")
     problems.update({s.student: s.problems for s in submissions})
     _save(work.parent / f"{lesson}.problems.json", problems)
+    review = _load(work.parent / f"{lesson}.review.json")
+    review.update({s.student: s.review for s in submissions})
+    _save(work.parent / f"{lesson}.review.json", review)
     graded_at.update({s.student: _last_change(s.folder) for s in submissions})
     _save(work.parent / f"{lesson}.graded.json", graded_at)
-    reports = write_reports(course, lesson, db_url, problems)
+    reports = write_reports(course, lesson, db_url, problems, review)
     shutil.rmtree(work)
     print(f"graded {len(submissions)} submissions of {lesson} in {time.monotonic() - started:.1f} s; "
           f"reports in {reports}", file=sys.stderr)
@@ -263,17 +286,16 @@ def main() -> None:
     parser.add_argument("--output-kb", type=int, default=Limits.output_kb,
                         help="printed output kept per cell, KiB (default %(default)d)")
     parser.add_argument("--regrade", action="store_true", help="grade again what is already graded")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run submissions without bubblewrap (only for code you trust)")
     parser.add_argument("--course", type=Path, default=Path.cwd(), help="course folder")
     args = parser.parse_args()
     course = Course.at(args.course)
     if args.zip:
         collect_zip(course, args.lesson, args.zip, args.zip_pattern)
     limits = Limits(args.cell_timeout, args.memory_mb, args.output_kb)
-    grade(course, args.lesson, limits=limits, jobs=args.jobs, regrade=args.regrade)
+    grade(course, args.lesson, limits=limits, jobs=args.jobs, regrade=args.regrade, sandboxed=not args.no_sandbox)
 
 
 if __name__ == "__main__":
-    # Run the imported module's main, so that the pool's workers find execute_one by its module name.
-    from autograder import grade as module
-
-    module.main()
+    main()

@@ -1,26 +1,25 @@
 """nbgrader's Execute step, done by ``autograder.sandbox`` instead of a Jupyter kernel.
 
 ``autograder.grade`` runs every submission through the sandbox in parallel first and
-stores each execution under a key made of the notebook's code (after nbgrader's own
-sanitizing, which restores test cells from the source). When ``nbgrader autograde``
-then reaches its Execute step, this preprocessor puts in the stored outputs; on a key
-it does not know, it runs the notebook itself. Everything else (restoring cells,
-checksums, scores in the gradebook) stays nbgrader's own.
+stores each execution, as JSON it wrote itself, under a key made of the notebook's code
+(after nbgrader's own sanitizing, which restores test cells from the source). When
+``nbgrader autograde`` then reaches its Execute step, this preprocessor puts in the
+stored outputs; on a key it does not know, it runs the notebook in the sandbox itself.
+Everything else (restoring cells, checksums, scores in the gradebook) stays nbgrader's own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from pathlib import Path
 from typing import Any
 
 from nbformat import NotebookNode, from_dict
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Float, Integer, Unicode
+from traitlets import Bool, Float, Integer, Unicode
 
-from autograder.sandbox import Execution, Limits, execute_cells
+from autograder.sandbox import Execution, Limits, execute_cells, submission_files
 
 
 def code_cells(notebook: NotebookNode) -> list[NotebookNode]:
@@ -48,18 +47,21 @@ class SandboxExecute(NbGraderPreprocessor):
 
     executions_dir = Unicode("", help="Folder of precomputed executions, and of the problems met").tag(config=True)
     cell_timeout = Float(Limits.cell_timeout, help="Seconds a cell may run").tag(config=True)
-    memory_mb = Integer(Limits.memory_mb, help="Address space a submission may use, in MiB").tag(config=True)
+    memory_mb = Integer(Limits.memory_mb, help="Memory a submission may use, in MiB").tag(config=True)
     output_kb = Integer(Limits.output_kb, help="Printed output kept per cell, in KiB").tag(config=True)
+    sandboxed = Bool(True, help="Run submissions in the bubblewrap sandbox").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         folder = Path(self.executions_dir)
-        stored = folder / f"{execution_key(nb)}.pickle"
+        stored = folder / f"{execution_key(nb)}.json"
         if stored.is_file():
-            execution = pickle.loads(stored.read_bytes())
+            execution = Execution.from_json(stored.read_text())
         else:
             limits = Limits(self.cell_timeout, self.memory_mb, self.output_kb)
-            execution = execute_cells(code_sources(nb), resources["metadata"]["path"], limits)
+            files = submission_files(Path(resources["metadata"]["path"]))
+            execution = execute_cells(code_sources(nb), limits, files=files, sandboxed=self.sandboxed)
         apply_execution(nb, execution)
         student = resources["nbgrader"]["student"]
-        (folder / f"{student}.problems.json").write_text(json.dumps(execution.problems))
+        (folder / f"{student}.execution.json").write_text(
+            json.dumps({"problems": execution.problems, "review": execution.review}))
         return nb, resources

@@ -1,8 +1,9 @@
 """What a grading run tells the teacher and each student, read back from nbgrader's gradebook.
 
 Per lesson, in ``reports/<lesson>/``: ``grades.csv`` (a row for every student who
-submitted, whatever happened), ``summary.md`` (each exercise's pass rate, then every
-problem met) and ``pass-rates.png``. Per student, ``feedback/<student>/<lesson>/report.html``:
+submitted, whatever happened, with a ``review`` column that is not empty when the
+student's code should be read by a teacher), ``summary.md`` (each exercise's pass rate,
+every problem met, and the code that needs review, line by line) and ``pass-rates.png``. Per student, ``feedback/<student>/<lesson>/report.html``:
 points per exercise and, in plain words, what went wrong, next to nbgrader's own feedback.
 """
 
@@ -29,6 +30,7 @@ class StudentResult:
     student: str
     points: dict[str, tuple[float, float]]  # exercise -> (score, max)
     problems: list[str]
+    review: list[str]  # what in the student's code reaches for the grading machinery
 
     @property
     def score(self) -> float:
@@ -39,7 +41,8 @@ class StudentResult:
         return sum(most for _, most in self.points.values())
 
 
-def read_results(course: Course, lesson: str, db_url: str, problems: dict[str, list[str]]) -> list[StudentResult]:
+def read_results(course: Course, lesson: str, db_url: str, problems: dict[str, list[str]],
+                 review: dict[str, list[str]]) -> list[StudentResult]:
     tests_of = exercises(nbformat.read(course.solution_notebook(lesson), as_version=4))
     students = [folder.parent.name for folder in course.submissions(lesson)]
     results = []
@@ -55,26 +58,33 @@ def read_results(course: Course, lesson: str, db_url: str, problems: dict[str, l
                 exercise: (sum(grades.get(t, 0.0) for t in tests), sum(maxima[t] for t in tests))
                 for exercise, tests in tests_of.items()
             }
-            results.append(StudentResult(student, points, found))
+            results.append(StudentResult(student, points, found, review.get(student, [])))
     return results
 
 
-def write_reports(course: Course, lesson: str, db_url: str, problems: dict[str, list[str]]) -> Path:
-    results = read_results(course, lesson, db_url, problems)
+def write_reports(course: Course, lesson: str, db_url: str, problems: dict[str, list[str]],
+                  review: dict[str, list[str]]) -> Path:
+    results = read_results(course, lesson, db_url, problems, review)
     folder = course.root / "reports" / lesson
     folder.mkdir(parents=True, exist_ok=True)
     exercise_names = list(results[0].points) if results else []
     with (folder / "grades.csv").open("w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["student", "score", "max_score", *exercise_names, "problems"])
+        writer.writerow(["student", "score", "max_score", *exercise_names, "problems", "review"])
         for r in results:
             writer.writerow([r.student, r.score, r.max_score, *(r.points[e][0] for e in exercise_names),
-                             "; ".join(r.problems)])
+                             "; ".join(r.problems), f"needs review: {'; '.join(r.review)}" if r.review else ""])
     rates = {e: sum(r.points[e][0] == r.points[e][1] for r in results) / len(results) for e in exercise_names}
     lines = [f"# {lesson}: {len(results)} submissions", "", "| exercise | points | passed by |", "|---|---|---|"]
     lines += [f"| `{e}` | {results[0].points[e][1]:g} | {rates[e]:.0%} |" for e in exercise_names]
     lines += ["", "## Problems", ""]
     lines += [f"- {r.student}: {p}" for r in results for p in r.problems] or ["None."]
+    lines += ["", "## Needs review", "",
+              "Code that reaches for the grading machinery: the score stands until a teacher has read it.", ""]
+    flagged = [r for r in results if r.review]
+    for r in flagged:
+        lines += [f"- **{r.student}** ({r.score:g} / {r.max_score:g}):", *(f"  - {reason}" for reason in r.review)]
+    lines += [] if flagged else ["None."]
     (folder / "summary.md").write_text("\n".join(lines) + "\n")
     _plot(rates, lesson, folder / "pass-rates.png")
     for r in results:

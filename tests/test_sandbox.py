@@ -12,7 +12,7 @@ LIMITS = Limits(cell_timeout=2, memory_mb=1024, output_kb=4)
 
 
 def run(tmp_path: Path, *sources: str):
-    return execute_cells(list(sources), str(tmp_path), LIMITS)
+    return execute_cells(list(sources), LIMITS)
 
 
 def kinds(result) -> list[tuple[str, str]]:
