@@ -1,27 +1,57 @@
-"""The sandbox that runs submissions: outputs in nbformat's shape, and every limit holding."""
+"""The sandbox that runs submissions, attacked as a hostile student would.
+
+Each test runs cells through ``execute_cells`` exactly as the grading command does
+(bubblewrap, the runner, the JSON channel) and checks a limit or a wall from outside:
+the host's files, the host's processes, a listener on the host's loopback.
+"""
 
 from __future__ import annotations
 
+import os
+import socket
+import time
+import uuid
 from pathlib import Path
 
+import psutil
 import pytest
 
 from autograder.sandbox import Limits, execute_cells
+from autograder.sandbox.limits import KILL_GRACE
+from tests.conftest import REPOSITORY
 
 LIMITS = Limits(cell_timeout=2, memory_mb=1024, output_kb=4)
 
 
-def run(tmp_path: Path, *sources: str):
-    return execute_cells(list(sources), LIMITS)
+def run(*sources: str, limits: Limits = LIMITS):
+    return execute_cells(list(sources), limits)
 
 
 def kinds(result) -> list[tuple[str, str]]:
     return [(o["output_type"], o.get("name") or o.get("ename") or "") for o in result.outputs]
 
 
-def test_cells_run_as_in_a_kernel(tmp_path: Path) -> None:
+def errors(result) -> list[str]:
+    return [o["ename"] for o in result.outputs if o["output_type"] == "error"]
+
+
+def printed(result) -> str:
+    return "".join(o["text"] for o in result.outputs if o["output_type"] == "stream")
+
+
+def marked_processes(marker: str) -> list[psutil.Process]:
+    alive = []
+    for process in psutil.process_iter(["cmdline"]):
+        if marker in " ".join(process.info["cmdline"] or []):
+            alive.append(process)
+    return alive
+
+
+# -- Cells run as in a kernel, and the ordinary limits hold -----------------------------------------------
+
+
+def test_cells_run_as_in_a_kernel() -> None:
     execution = run(
-        tmp_path,
         "import asyncio\nprint('hi')\n40 + 2",
         "asyncio.get_running_loop().is_running()",
         "await asyncio.sleep(0)\nasync def main(): pass\nasyncio.run(main())",
@@ -31,32 +61,217 @@ def test_cells_run_as_in_a_kernel(tmp_path: Path) -> None:
     assert first.outputs[1]["data"]["text/plain"] == "42"
     assert second.outputs[0]["data"]["text/plain"] == "True"
     assert third.outputs[0]["ename"] == "RuntimeError"  # a running loop, as in Jupyter
-    assert execution.problems == []
+    assert execution.problems == [] and execution.review == []
 
 
 @pytest.mark.parametrize("hang", ["while True:\n    pass", "import asyncio\nawait asyncio.Event().wait()"])
-def test_a_hanging_cell_is_stopped_and_the_next_cells_run(tmp_path: Path, hang: str) -> None:
-    execution = run(tmp_path, "x = 1", hang, "print(x + 1)")
+def test_a_hanging_cell_is_stopped_and_the_next_cells_run(hang: str) -> None:
+    execution = run("x = 1", hang, "print(x + 1)")
     assert execution.results[1].outputs[-1]["ename"] == "CellTimeoutError"
     assert execution.results[2].outputs == [{"output_type": "stream", "name": "stdout", "text": "2\n"}]
 
 
-def test_a_dead_process_costs_only_its_cell(tmp_path: Path) -> None:
-    execution = run(tmp_path, "x = 1", "import os\nos._exit(3)", "print(x + 1)")
+def test_a_dead_process_costs_only_its_cell() -> None:
+    execution = run("x = 1", "import os\nos._exit(3)", "print(x + 1)")
     assert execution.results[1].outputs[0]["ename"] == "DeadKernelError"
     assert "exit code 3" in execution.problems[0]
-    assert execution.results[2].outputs[0]["text"] == "2\n"  # the earlier cells were replayed
+    assert printed(execution.results[2]) == "2\n"  # the earlier cells were replayed
 
 
-def test_a_cell_that_ignores_the_alarm_is_killed(tmp_path: Path) -> None:
-    execution = run(tmp_path, "import signal, time\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\ntime.sleep(60)",
-                    "print('next')")
-    assert execution.results[0].outputs[0]["ename"] == "CellTimeoutError"
-    assert execution.results[1].outputs[0]["text"] == "next\n"
-
-
-def test_memory_and_output_are_capped(tmp_path: Path) -> None:
-    execution = run(tmp_path, "block = bytearray(2 * 1024 ** 3)", "print('x' * 100_000)")
+def test_memory_and_output_are_capped() -> None:
+    execution = run("block = bytearray(2 * 1024 ** 3)", "print('x' * 100_000)")
     assert execution.results[0].outputs[-1]["ename"] == "MemoryError"
-    printed = execution.results[1].outputs[0]["text"]
-    assert len(printed) < 5_000 and printed.endswith("[output cut: over the size limit]\n")
+    text = printed(execution.results[1])
+    assert len(text) < 5_000 and text.endswith("[output cut: over the size limit]\n")
+
+
+# -- Hiding a failure from the grader -------------------------------------------------------------------------
+
+FAILING_TEST = "assert 1 == 2, 'the test failed'"
+
+
+@pytest.mark.parametrize("silencer", [
+    "get_ipython()._showtraceback = lambda *args, **kwargs: None",
+    "get_ipython().showtraceback = lambda *args, **kwargs: None",
+    "get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)",
+    "get_ipython().InteractiveTB = None",
+])
+def test_a_silenced_failure_still_fails(silencer: str) -> None:
+    execution = run(silencer, FAILING_TEST)
+    assert errors(execution.results[1]) == ["AssertionError"]
+
+
+@pytest.mark.parametrize("raised, name", [
+    ("import bdb\nraise bdb.BdbQuit", "BdbQuit"),
+    ("raise KeyboardInterrupt", "KeyboardInterrupt"),
+    ("raise SystemExit(0)", "SystemExit"),
+    ("raise ExceptionGroup('many', [ValueError(1), TypeError(2)])", "ExceptionGroup"),
+    ("raise BaseExceptionGroup('many', [GeneratorExit()])", "BaseExceptionGroup"),
+])
+def test_exceptions_ipython_does_not_show_as_errors_are_failures(raised: str, name: str) -> None:
+    execution = run(f"def stub():\n    {raised.replace(chr(10), chr(10) + '    ')}", "stub()")
+    assert errors(execution.results[1]) == [name]
+    assert all(o["evalue"] or o["traceback"] for o in execution.results[1].outputs if o["output_type"] == "error")
+
+
+# -- Forging results ------------------------------------------------------------------------------------------
+
+FIND_CHANNEL = """
+import os, json, struct
+def channel_fds():
+    return [int(fd) for fd in os.listdir('/proc/self/fd') if int(fd) > 2 and os.path.islink(f'/proc/self/fd/{fd}')
+            and 'pipe:' in os.readlink(f'/proc/self/fd/{fd}')]
+def forge(payload: bytes):
+    for fd in channel_fds():
+        try:
+            os.write(fd, struct.pack('!I', len(payload)) + payload)
+        except OSError:
+            pass
+"""
+
+
+def forged_pass(cell: int) -> str:
+    return f"forge(json.dumps({{'cell': {cell}, 'execution_count': 9, 'outputs': []}}).encode())"
+
+
+@pytest.mark.parametrize("forgery", [
+    forged_pass(2),  # a clean result for the test cell, sent before it runs
+    "forge(b'\\x80\\x04garbage')",  # bytes that are not JSON
+    "forge(json.dumps({'cell': 1, 'execution_count': 2, 'outputs': [{'output_type': 'stream', 'name': 'x'}]}).encode())",
+    "os.write(channel_fds()[0], struct.pack('!I', 2**31))",  # a huge length
+])
+def test_forged_results_are_not_believed(forgery: str) -> None:
+    execution = run(FIND_CHANNEL, forgery, FAILING_TEST, "print('after')")
+    assert execution.review, "the forgery was not flagged for review"
+    assert errors(execution.results[2]) != [], "the forged test cell passed"
+    assert errors(execution.results[3]) == ["CellNotRun"]
+
+
+def test_a_pickle_on_the_channel_runs_no_code_in_the_grader(tmp_path: Path) -> None:
+    marker = Path("/tmp") / f"sandbox-pickle-{uuid.uuid4().hex}"
+    payload = (f"import pickle\nclass Payload:\n    def __reduce__(self):\n"
+               f"        return (os.system, ('touch {marker}',))\nforge(pickle.dumps(Payload()))")
+    execution = run(FIND_CHANNEL, payload, FAILING_TEST)
+    assert not marker.exists(), "the grader ran the pickled code"
+    assert execution.review and errors(execution.results[2])
+
+
+# -- Reaching the course, the grader and the host ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [
+    REPOSITORY.solution_notebook(REPOSITORY.lessons()[0]),
+    REPOSITORY.root / "nbgrader_config.py",
+    Path("/etc/shadow"),
+    Path.home() / ".bash_history",
+])
+def test_course_and_host_files_are_invisible(path: Path) -> None:
+    execution = run(f"print(open({str(path)!r}).read())")
+    assert errors(execution.results[0]) == ["FileNotFoundError"]
+
+
+@pytest.mark.parametrize("target", [
+    REPOSITORY.root / "autograder" / "checks.py",
+    REPOSITORY.root / "autograder" / "pwned.py",
+    Path("/usr/lib/pwned"),
+])
+def test_the_grader_and_the_system_are_read_only(target: Path) -> None:
+    before = target.read_bytes() if target.exists() else None
+    execution = run(f"with open({str(target)!r}, 'a') as file:\n    file.write('assert_same = print')")
+    assert errors(execution.results[0]) in (["OSError"], ["PermissionError"], ["FileNotFoundError"])
+    assert (target.read_bytes() if target.exists() else None) == before
+
+
+def test_tmp_and_the_working_folder_are_private_and_capped() -> None:
+    marker = f"sandbox-private-{uuid.uuid4().hex}"
+    execution = run(
+        f"open('/tmp/{marker}', 'w').write('x')\nopen('{marker}', 'w').write('x')\nimport os\nprint(os.getcwd())",
+        "data = b'x' * (1 << 20)\nwith open('big', 'wb') as file:\n    for _ in range(600):\n        file.write(data)",
+        "with open('/tmp/big', 'wb') as file:\n    for _ in range(600):\n        file.write(data)",
+        limits=Limits(cell_timeout=5, scratch_mb=32),
+    )
+    assert not (Path("/tmp") / marker).exists() and not (Path.cwd() / marker).exists()
+    assert printed(execution.results[0]) == "/home/student\n"
+    assert errors(execution.results[1]) == ["OSError"] and errors(execution.results[2]) == ["OSError"]
+
+
+def test_there_is_no_network() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(0.2)
+        port = listener.getsockname()[1]
+        execution = run(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2).send(b'x')")
+        with pytest.raises(TimeoutError):
+            listener.accept()
+    assert errors(execution.results[0]) == ["ConnectionRefusedError"]
+
+
+# -- Processes and memory ------------------------------------------------------------------------------------------
+
+
+def test_no_process_outlives_the_submission() -> None:
+    marker = f"sandbox-marker-{uuid.uuid4().hex}"
+    execution = run(
+        f"import subprocess\nfor _ in range(20):\n    subprocess.Popen(['sleep', '600', '{marker}'])",
+        f"import os\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+        f"        os.execvp('sleep', ['sleep', '601', '{marker}'])\n    os._exit(0)",
+        "print('done')",
+    )
+    assert printed(execution.results[2]) == "done\n"
+    assert marked_processes(marker) == []
+
+
+def test_memory_counts_every_process_together() -> None:
+    hog = "import multiprocessing as mp\ndef hog(conn):\n    block = b'x' * (400 << 20)\n    conn.send(1)\n    conn.recv()\n"
+    start = ("pipes = []\nfor _ in range(3):\n    mine, theirs = mp.Pipe()\n"
+             "    mp.get_context('fork').Process(target=hog, args=(theirs,)).start()\n    pipes.append(mine)\n"
+             "for pipe in pipes:\n    pipe.recv()\nimport time\ntime.sleep(5)")
+    execution = run(hog, start, "print('next')", limits=Limits(cell_timeout=10, memory_mb=1024))
+    assert errors(execution.results[1]) == ["MemoryLimitError"]
+    assert printed(execution.results[2]) == "next\n"
+
+
+def test_a_fork_bomb_is_stopped() -> None:
+    bomb = "import os, time\nfor _ in range(200):\n    if os.fork() == 0:\n        time.sleep(30)\n        os._exit(0)"
+    execution = run(bomb, "print('next')", limits=Limits(cell_timeout=10, processes=32))
+    assert errors(execution.results[0]) in (["ProcessLimitError"], ["BlockingIOError"])
+    assert printed(execution.results[1]) == "next\n"
+
+
+def test_killing_its_parent_costs_only_its_cell() -> None:
+    execution = run("x = 1", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos.kill(1, 9)", "print(x)")
+    assert printed(execution.results[2]) == "1\n"
+
+
+def test_nothing_reaches_the_graders_terminal(capfd: pytest.CaptureFixture[str]) -> None:
+    fake = "graded 1 submissions of 00 in 0.1 s; no problems"
+    run(f"import os\nos.write(2, b'x' * (2 << 20))\nos.write(2, b'{fake}\\n')\nos.write(1, b'{fake}\\n')")
+    out, err = capfd.readouterr()
+    assert fake not in out + err and len(out + err) < 1000
+
+
+# -- Time ------------------------------------------------------------------------------------------------------------
+
+DEAF_HANG = "import signal, time\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\ntime.sleep(600)"
+
+
+def test_a_cell_that_ignores_the_alarm_is_killed() -> None:
+    execution = run(DEAF_HANG, "print('next')")
+    assert execution.results[0].outputs[0]["ename"] == "CellTimeoutError"
+    assert printed(execution.results[1]) == "next\n"
+
+
+def test_each_hang_costs_its_limit_plus_a_fixed_grace_wherever_it_sits() -> None:
+    """Two adjacent deaf hangs after many cells: each costs the limit and the grace, no more.
+
+    The bound is generous for a loaded machine; what it rules out is a cost that grows with
+    the cell's position (a re-run of the earlier cells allowed ``cell_timeout`` each).
+    """
+    cells = [f"x{i} = {i}" for i in range(30)] + [DEAF_HANG, DEAF_HANG, "print(x29)"]
+    started = time.monotonic()
+    execution = run(*cells)
+    elapsed = time.monotonic() - started
+    assert printed(execution.results[32]) == "29\n"
+    assert errors(execution.results[30]) == errors(execution.results[31]) == ["CellTimeoutError"]
+    assert elapsed < 2 * (LIMITS.cell_timeout + KILL_GRACE) + 6, elapsed
