@@ -19,8 +19,9 @@ lab: $(VENV)/installed
 	JUPYTER_CONFIG_PATH=$(CURDIR)/autograder/student_lab \
 	jupyter lab --ServerApp.root_dir=$(NOTEBOOKS) $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
-## test: run the whole test suite (what CI runs)
+## test: run the whole test suite (what CI runs); installs bubblewrap and chromium when missing
 test: $(VENV)/installed
+	tests/install-system-packages
 	python -m pytest
 
 ## grade: grade a lesson for the whole class, e.g. make grade LESSON=01-async-iterator-protocol [ZIP=class.zip]

@@ -159,3 +159,15 @@ def test_running_again_skips_what_is_graded(graded) -> None:
     again = grade_command(classroom.course.root)
     assert "graded 0 submissions" in again.stderr
     assert grades(classroom) == rows
+
+
+def test_without_bubblewrap_it_refuses_and_says_how_to_install_it(graded) -> None:
+    classroom, _, _ = graded
+    venv_bin = str(Path(sys.executable).parent)
+    refused = subprocess.run(
+        [sys.executable, "-m", "autograder.grade", LESSON, "--regrade"],
+        cwd=classroom.course.root, capture_output=True, text=True, env={"PATH": venv_bin},
+    )
+    assert refused.returncode != 0
+    assert "Refusing to run students' code without a sandbox" in refused.stderr
+    assert "apt-get install bubblewrap" in refused.stderr and "--no-sandbox" in refused.stderr

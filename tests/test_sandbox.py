@@ -78,6 +78,15 @@ def test_a_dead_process_costs_only_its_cell() -> None:
     assert printed(execution.results[2]) == "2\n"  # the earlier cells were replayed
 
 
+def test_without_the_sandbox_the_same_runner_runs_the_cells() -> None:
+    """``--no-sandbox``: no walls, but the same process, channel, limits and judgement."""
+    execution = execute_cells(["import os\nprint(os.getcwd() != '/home/student')", "import bdb\nraise bdb.BdbQuit",
+                               "import os\nos._exit(1)", "print('next')"], LIMITS, sandboxed=False)
+    assert printed(execution.results[0]) == "True\n"
+    assert errors(execution.results[1]) == ["BdbQuit"] and errors(execution.results[2]) == ["DeadKernelError"]
+    assert printed(execution.results[3]) == "next\n"
+
+
 def test_memory_and_output_are_capped() -> None:
     execution = run("block = bytearray(2 * 1024 ** 3)", "print('x' * 100_000)")
     assert execution.results[0].outputs[-1]["ename"] == "MemoryError"
