@@ -284,3 +284,75 @@ def test_each_hang_costs_its_limit_plus_a_fixed_grace_wherever_it_sits() -> None
     assert printed(execution.results[32]) == "29\n"
     assert errors(execution.results[30]) == errors(execution.results[31]) == ["CellTimeoutError"]
     assert elapsed < 2 * (LIMITS.cell_timeout + KILL_GRACE) + 6, elapsed
+
+
+# -- One sandbox, one submission after another: nothing passes from one to the next ---------------------------------
+
+LEAVE_TRACES = """
+import os, subprocess, multiprocessing.shared_memory as shm
+for folder in ('.', '/tmp', '/dev/shm'):
+    open(os.path.join(folder, 'left-behind'), 'w').write(SECRET)
+os.makedirs('locked/inner')
+os.chmod('locked', 0)
+segment = shm.SharedMemory(create=True, size=4096)
+segment.buf[:4] = b'left'
+subprocess.Popen(['sleep', '600', SECRET])
+"""
+
+LOOK_FOR_TRACES = """
+import os, glob, subprocess
+print(sorted(os.listdir('.')), sorted(os.listdir('/tmp')), sorted(os.listdir('/dev/shm')))
+print([open(f'/proc/{p}/cmdline').read().replace(chr(0), ' ') for p in os.listdir('/proc') if p.isdigit()
+       and 'sleep' in open(f'/proc/{p}/cmdline').read()])
+print(subprocess.run(['ipcs', '-m'], capture_output=True, text=True).stdout.count('0x'))
+"""
+
+READ_OWN_MEMORY = """
+import re
+found = False
+with open('/proc/self/maps') as maps, open('/proc/self/mem', 'rb', 0) as mem:
+    for line in maps:
+        span, perms = line.split()[:2]
+        if 'r' not in perms:
+            continue
+        start, end = (int(x, 16) for x in span.split('-'))
+        try:
+            mem.seek(start)
+            found = found or NEEDLE.search(mem.read(end - start)) is not None
+        except (OSError, ValueError, OverflowError):
+            pass
+print(found)
+"""
+
+
+def test_the_next_submission_finds_nothing_of_the_last() -> None:
+    secret = f"secret-{uuid.uuid4().hex}"
+    first = run(f"SECRET = {secret!r}", LEAVE_TRACES)
+    assert errors(first.results[1]) == []
+    second = run(LOOK_FOR_TRACES)
+    assert printed(second.results[0]) == "['.ipython'] [] []\n[]\n0\n"  # IPython's own folder, made anew
+    assert marked_processes(secret) == []
+
+
+def test_the_next_submission_cannot_find_the_last_ones_code_in_its_memory() -> None:
+    secret = uuid.uuid4().hex
+    run(f"answer = 'the first student wrote {secret}'")
+    # A pattern that matches the secret without holding it: its last character as a class.
+    second = run(f"import re\nNEEDLE = re.compile(rb'first student wrote {secret[:-1]}[{secret[-1]}]')", READ_OWN_MEMORY)
+    assert printed(second.results[1]) == "False\n"
+    control = run(f"answer = 'the first student wrote {secret}'", f"import re\nNEEDLE = re.compile(rb'first student wrote "
+                  f"{secret[:-1]}[{secret[-1]}]')", READ_OWN_MEMORY)
+    assert printed(control.results[2]) == "True\n", "the search does not find what is there"
+
+
+def test_the_zygote_cannot_be_read_or_traced() -> None:
+    execution = run("import os\nzygote = os.getppid()\nprint(os.readlink(f'/proc/{zygote}/fd/0'))",
+                    "print(open(f'/proc/{zygote}/mem', 'rb').read(1))",
+                    "print(open(f'/proc/{zygote}/environ').read())")
+    assert [errors(execution.results[i]) for i in range(3)] == [["PermissionError"]] * 3
+
+
+def test_a_submission_that_stops_the_zygote_costs_the_next_one_nothing() -> None:
+    execution = run("import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\nprint('stopped it')", "print('on')")
+    assert printed(execution.results[1]) == "on\n"
+    assert printed(run("print('next student')").results[0]) == "next student\n"

@@ -40,10 +40,10 @@ def python_folders() -> list[Path]:
     return sorted(folders)
 
 
-def runner_command() -> list[str]:
-    """The Python command that runs ``autograder.sandbox.runner``, with only the grader's code importable."""
+def zygote_command(control_fd: int, *, contained: bool) -> list[str]:
+    """The Python command that starts ``autograder.sandbox.zygote``, with only the grader's code importable."""
     bootstrap = (f"import sys; sys.path.insert(0, {str(package_root())!r}); "
-                 "from autograder.sandbox.runner import main; main()")
+                 f"from autograder.sandbox.zygote import main; main({control_fd}, {contained})")
     return [sys.executable, "-I", "-c", bootstrap]
 
 
@@ -83,7 +83,7 @@ def bwrap_problem() -> str | None:
     """Why the sandbox cannot be used on this machine, or ``None`` when it can."""
     if shutil.which("bwrap") is None:
         return f"bubblewrap (bwrap) is not installed; {INSTALL_HINT}"
-    probe = subprocess.run([*bwrap_command(Limits()), *runner_command()[:2], "-c", "pass"],
+    probe = subprocess.run([*bwrap_command(Limits()), sys.executable, "-I", "-c", "pass"],
                            capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if probe.returncode != 0:
         return (f"bubblewrap is installed but cannot make a sandbox here: {probe.stderr.strip()[:300]} "

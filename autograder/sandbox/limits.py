@@ -8,6 +8,8 @@ from dataclasses import dataclass
 KILL_GRACE = 2.0
 #: Seconds a new sandbox may take to start Python and import what the cells need.
 STARTUP_LIMIT = 20.0
+#: Seconds the zygote may take to clean up after a submission before its sandbox is thrown away.
+CLEANUP_LIMIT = 5.0
 
 
 @dataclass(frozen=True)

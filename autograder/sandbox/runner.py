@@ -1,9 +1,9 @@
-"""The program inside the sandbox: one submission's code cells, run as ipykernel runs them.
+"""Inside the sandbox: one submission's code cells, run as ipykernel runs them.
 
-The grader starts it (inside bubblewrap) with the request as JSON on standard input:
-the cells, the limits, the submission's files. It sets the limits on itself, writes the
-files into its working folder, points its standard streams at ``/dev/null`` and only
-then runs student code. Each cell runs through ``run_cell_async`` on a running event
+``autograder.sandbox.zygote`` forks a child per submission and calls ``run_submission``,
+which reads the request (JSON from the grader: the cells, the limits, the submission's
+files) from its own pipe, sets the limits on itself, writes the files into its working
+folder, points its standard streams at ``/dev/null``, and only then runs student code. Each cell runs through ``run_cell_async`` on a running event
 loop, so top-level ``await`` and ``asyncio.get_running_loop()`` behave as in a notebook.
 
 Whether a cell failed is read from the ``ExecutionResult`` that ``run_cell_async``
@@ -38,16 +38,15 @@ from autograder.sandbox.channel import send
 PRELOADED = ("autograder.checks", "autograder.fakes", "autograder.clock", "looptime", "nest_asyncio")
 
 
-def main() -> None:
-    request = json.loads(sys.stdin.buffer.read())
-    channel = request["channel"]
+def run_submission(request_fd: int, channel: int, shell: InteractiveShell) -> None:
+    """In a fresh child of the zygote: read the request, wall off, run the cells, report each one."""
+    with os.fdopen(request_fd, "rb") as requests:
+        request = json.loads(requests.read())
     limit_resources(request["limits"])
     write_files(request["files"])
     detach_standard_streams()
     capture = Capture(request["limits"]["output_bytes"])
-    shell = make_shell(capture)
-    for module in PRELOADED:
-        __import__(module)
+    attach(shell, capture)
     sys.stdout, sys.stderr = Stream(capture, "stdout"), Stream(capture, "stderr")
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -92,14 +91,25 @@ def detach_standard_streams() -> None:
     os.close(null)
 
 
-def make_shell(capture: Capture) -> InteractiveShell:
+def warm_shell() -> InteractiveShell:
+    """IPython and every module the test cells import, loaded once in the zygote, before any fork."""
     config = Config()
     config.HistoryManager.enabled = False
     shell = InteractiveShell.instance(config=config)
+    for module in PRELOADED:
+        __import__(module)
+    try:  # the first traceback loads IPython's formatting machinery: 50 ms once here, not in every child
+        raise ValueError("warming up")
+    except ValueError:
+        shell.InteractiveTB.structured_traceback(*sys.exc_info())
+    return shell
+
+
+def attach(shell: InteractiveShell, capture: Capture) -> None:
+    """Send what the cells display to ``capture``."""
     shell.displayhook = shell.display_trap.hook = CapturingDisplayHook(shell=shell, capture=capture)
     shell.display_pub = CapturingDisplayPublisher(shell=shell, capture=capture)
     shell._showtraceback = lambda etype, evalue, stb: capture.error(etype.__name__, str(evalue), stb)
-    return shell
 
 
 def run_cell(shell: InteractiveShell, loop: asyncio.AbstractEventLoop, source: str,
@@ -140,7 +150,3 @@ def judge(capture: Capture, result: ExecutionResult | None, timed_out: bool, tim
 
 def explain(capture: Capture, ename: str, evalue: str) -> None:
     capture.error(ename, evalue, [f"{ename}: {evalue}"])
-
-
-if __name__ == "__main__":
-    main()

@@ -1,10 +1,11 @@
 """Run one submission's code cells in a sandbox, within limits, and read back only what is allowed.
 
-Each submission gets a new process, started by ``exec`` (never forked from the grader,
-so it holds nothing of the grader's or of other students'), walled in by bubblewrap
-(``autograder.sandbox.bwrap``) and running ``autograder.sandbox.runner``. Its only way
-to report is its channel: length-prefixed JSON, validated field by field
-(``autograder.sandbox.channel``).
+Each grading thread keeps one sandbox: bubblewrap (``autograder.sandbox.bwrap``) around a
+warm zygote (``autograder.sandbox.zygote``), started by ``exec``, so it holds nothing of
+the grader's or of other students'. Each submission runs in a fresh fork of that zygote,
+and when it ends the zygote kills everything it left and empties every folder it could
+write, or the sandbox is thrown away. A submission's only way to report is its channel:
+length-prefixed JSON, validated field by field (``autograder.sandbox.channel``).
 
 Nothing a submission does loses the notebook:
 
@@ -22,12 +23,16 @@ Nothing a submission does loses the notebook:
 
 from __future__ import annotations
 
+import atexit
 import base64
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,9 +40,9 @@ from typing import Any
 
 import psutil
 
-from autograder.sandbox.bwrap import bwrap_command, runner_command
+from autograder.sandbox.bwrap import bwrap_command, zygote_command
 from autograder.sandbox.channel import SLACK_BYTES, CellResult, ChannelViolation, Receiver, cell_result, is_ready
-from autograder.sandbox.limits import KILL_GRACE, STARTUP_LIMIT, Limits
+from autograder.sandbox.limits import CLEANUP_LIMIT, KILL_GRACE, STARTUP_LIMIT, Limits
 
 #: How much of a submission's other files (besides its cells) go into its working folder.
 FILES_LIMIT = 16 * 1024 * 1024
@@ -105,9 +110,9 @@ def execute_cells(sources: list[str], limits: Limits, *, files: dict[str, str] |
                               "processes": limits.processes}}
         replay_budget = 2 * sum(seconds.values()) + KILL_GRACE
         try:
-            with _Sandbox(request, limits, sandboxed) as sandbox:
-                sandbox.wait_ready(STARTUP_LIMIT + replay_budget, replaying=start > 0)
-                for index, result in sandbox.results(start, len(sources), skipped, seconds):
+            with _Run(_zygote(limits, sandboxed), request) as run:
+                run.wait_ready(STARTUP_LIMIT + replay_budget, replaying=start > 0)
+                for index, result in run.results(start, len(sources), skipped, seconds):
                     execution.results[index] = result
                     if any(o.get("ename") == "CellTimeoutError" for o in result.outputs):
                         execution.problems.append(
@@ -137,43 +142,139 @@ def _not_run(execution: Execution, start: int, stop: int, reason: str) -> None:
         execution.results.setdefault(index, CellResult(None, [error_output("CellNotRun", reason)]))
 
 
-class _Sandbox:
-    """One running sandbox: its process, its channel, and the watch on its memory and processes."""
+class _Zygote:
+    """One sandbox with its warm zygote, reused submission after submission by one grading thread."""
 
-    def __init__(self, request: dict[str, Any], limits: Limits, sandboxed: bool) -> None:
+    def __init__(self, limits: Limits, sandboxed: bool) -> None:
         self.limits, self.sandboxed = limits, sandboxed
-        reader, writer = os.pipe()
-        request = {**request, "channel": writer}
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.errors = tempfile.TemporaryFile()
-        self.scratch = None if sandboxed else tempfile.TemporaryDirectory(prefix="grading-")
-        command = [*bwrap_command(limits), *runner_command()] if sandboxed else runner_command()
-        environment = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
-        if self.scratch is not None:
-            environment["HOME"] = self.scratch.name
+        command = zygote_command(theirs.fileno(), contained=sandboxed)
+        self.process = subprocess.Popen(
+            [*bwrap_command(limits), *command] if sandboxed else command,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.errors, pass_fds=(theirs.fileno(),),
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, start_new_session=True,
+        )
+        theirs.close()
+        self.control.settimeout(STARTUP_LIMIT)
         try:
-            self.process = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.errors, pass_fds=(writer,),
-                cwd=self.scratch.name if self.scratch else None, env=environment, start_new_session=True,
-            )
-        finally:
-            os.close(writer)
-        self.receiver = Receiver(reader, limits.output_bytes * 8 + SLACK_BYTES)
-        self.reader = reader
-        try:
-            self.process.stdin.write(json.dumps(request).encode())
-            self.process.stdin.close()
-        except BrokenPipeError:
-            pass  # it died at once; wait_ready says why
+            ready = self.control.recv(64)
+        except OSError:
+            ready = b""
+        if ready != b"ready":
+            self.close()
+            self.errors.seek(0)
+            raise SandboxFailed(f"the sandbox did not start: {self.errors.read(2000).decode(errors='replace').strip()}")
+        #: bubblewrap's own processes and the zygote: everything else in the sandbox is a submission's.
+        self.own = {self.process.pid, *(p.pid for p in psutil.Process(self.process.pid).children(recursive=True))}
 
-    def __enter__(self) -> _Sandbox:
+    def fork(self, request: dict[str, Any]) -> int:
+        """Start a child for one submission; return the grader's end of its results channel."""
+        request_reader, request_writer = os.pipe()
+        results_reader, results_writer = os.pipe()
+        socket.send_fds(self.control, [b"fork"], [request_reader, results_writer])
+        os.close(request_reader)
+        os.close(results_writer)
+        try:
+            with os.fdopen(request_writer, "wb") as requests:
+                requests.write(json.dumps(request).encode())
+        except BrokenPipeError:
+            pass  # the child is gone already; its channel says so
+        return results_reader
+
+    def submission_processes(self) -> list[psutil.Process]:
+        try:
+            everything = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.Error:
+            return []
+        return [process for process in everything if process.pid not in self.own]
+
+    def kill_submission(self) -> None:
+        for process in self.submission_processes():
+            try:
+                process.kill()
+            except psutil.Error:
+                pass
+
+    def finish(self) -> int | None:
+        """Wait for the zygote to clean up after a child; the child's exit code, or ``None`` if the sandbox is gone."""
+        self.control.settimeout(CLEANUP_LIMIT)
+        try:
+            report = self.control.recv(64).decode(errors="replace")
+        except OSError:
+            report = ""
+        found = re.fullmatch(r"(clean|dirty) (-?[0-9]{1,4})", report)
+        if not found or found[1] != "clean":
+            self.close()
+        return int(found[2]) if found else None
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        """End the sandbox and everything in it: bubblewrap's PID namespace dies with its first process."""
+        leftovers = self.submission_processes()
+        if self.process.poll() is None:
+            self.process.kill()
+        for process in leftovers:
+            try:
+                process.kill()
+            except psutil.Error:
+                pass
+        self.process.wait()
+        self.control.close()
+        self.errors.close()
+
+
+_local = threading.local()
+_everyone: list[_Zygote] = []
+_everyone_lock = threading.Lock()
+
+
+def _zygote(limits: Limits, sandboxed: bool) -> _Zygote:
+    """This thread's sandbox for these limits, started (again) when there is none or it died."""
+    zygote = getattr(_local, "zygote", None)
+    if zygote is not None and zygote.alive() and (zygote.limits, zygote.sandboxed) == (limits, sandboxed):
+        return zygote
+    if zygote is not None:
+        zygote.close()
+    zygote = _local.zygote = _Zygote(limits, sandboxed)
+    with _everyone_lock:
+        _everyone.append(zygote)
+    return zygote
+
+
+@atexit.register
+def _close_all() -> None:
+    with _everyone_lock:
+        for zygote in _everyone:
+            if zygote.alive():
+                zygote.close()
+
+
+class _Run:
+    """One submission's run in a child of the zygote: its channel, and the watch on its memory and processes."""
+
+    def __init__(self, zygote: _Zygote, request: dict[str, Any]) -> None:
+        self.zygote, self.limits = zygote, zygote.limits
+        self.reader = zygote.fork(request)
+        self.receiver = Receiver(self.reader, self.limits.output_bytes * 8 + SLACK_BYTES)
+        self.ended = False
+
+    def __enter__(self) -> _Run:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.kill()
         os.close(self.reader)
-        self.errors.close()
-        if self.scratch is not None:
-            self.scratch.cleanup()
+        self.end()
+
+    def end(self) -> int | None:
+        """Stop the child and whatever it started, once; its exit code (``None`` if the sandbox was lost)."""
+        if not self.ended:
+            self.ended = True
+            self.zygote.kill_submission()
+            self.exit_code = self.zygote.finish()
+        return self.exit_code
 
     def wait_ready(self, limit: float, *, replaying: bool) -> None:
         try:
@@ -181,15 +282,11 @@ class _Sandbox:
         except _CellLost:
             message = None
         if message is None:
-            if replaying:
-                raise _ReplayFailed
-            self.kill()
-            self.errors.seek(0)
-            raise SandboxFailed(f"the sandbox did not start: {self.errors.read(2000).decode(errors='replace').strip()}")
+            raise _ReplayFailed if replaying else SandboxFailed("the submission's process ended before it started")
         is_ready(message)
 
     def results(self, start: int, stop: int, skipped: set[int], seconds: dict[int, float]):
-        """Yield ``(index, CellResult)`` as cells finish; raise ``_CellLost`` when the sandbox goes."""
+        """Yield ``(index, CellResult)`` as cells finish; raise ``_CellLost`` when the child goes."""
         expected = start
         while True:
             while expected in skipped:
@@ -208,13 +305,20 @@ class _Sandbox:
             yield index, result
             expected = index + 1
 
+    def status(self) -> str:
+        """How the child ended, as the zygote saw it (waiting for it to clean up)."""
+        code = self.end()
+        if code is None:
+            return "its sandbox was lost"
+        return f"killed by signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+
     def _next(self, deadline: float, index: int) -> dict[str, Any] | None:
-        """The next message, watching the limits while waiting; ``None`` when the sandbox ended."""
+        """The next message, watching the limits while waiting; ``None`` when the child ended."""
         while True:
             try:
                 message = self.receiver.receive(deadline)
             except TimeoutError:
-                self.kill()
+                self.zygote.kill_submission()
                 raise _CellLost(index, "CellTimeoutError", f"the cell did not stop within "
                                 f"{self.limits.cell_timeout:g} s and its process was killed") from None
             if message is not False:
@@ -222,8 +326,8 @@ class _Sandbox:
             self._watch(index)
 
     def _watch(self, index: int) -> None:
-        """Kill the whole sandbox when its processes together use too much memory, or are too many."""
-        processes = self._processes()
+        """Kill the whole submission when its processes together use too much memory, or are too many."""
+        processes = self.zygote.submission_processes()
         memory = 0
         for process in processes:
             try:
@@ -231,41 +335,11 @@ class _Sandbox:
             except psutil.Error:
                 pass
         if len(processes) > self.limits.processes:
-            self.kill()
+            self.zygote.kill_submission()
             raise _CellLost(index, "ProcessLimitError",
                             f"the cell started more than {self.limits.processes} processes and all were stopped")
         if memory > self.limits.memory_bytes:
-            self.kill()
+            self.zygote.kill_submission()
             raise _CellLost(index, "MemoryLimitError",
                             f"the cell's processes used more than {self.limits.memory_mb} MiB together "
                             "and all were stopped")
-
-    def _processes(self) -> list[psutil.Process]:
-        """Every process of the submission, below bubblewrap's own two (itself and its PID 1)."""
-        try:
-            root = psutil.Process(self.process.pid)
-            ours = {child.pid for child in root.children()} if self.sandboxed else set()
-            return [process for process in root.children(recursive=True) if process.pid not in ours]
-        except psutil.Error:
-            return []
-
-    def status(self) -> str:
-        code = self.process.wait()
-        if code < 0:
-            return f"killed by signal {signal.Signals(-code).name}"
-        return f"exit code {code}"
-
-    def kill(self) -> None:
-        """End the sandbox and everything in it: bubblewrap's PID namespace dies with its first process."""
-        leftovers = self._processes()
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        for process in leftovers:
-            try:
-                process.kill()
-            except psutil.Error:
-                pass
-        self.process.wait()
