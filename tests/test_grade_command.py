@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 import subprocess
 import sys
 import zipfile
@@ -171,3 +172,25 @@ def test_without_bubblewrap_it_refuses_and_says_how_to_install_it(graded) -> Non
     assert refused.returncode != 0
     assert "Refusing to run students' code without a sandbox" in refused.stderr
     assert "apt-get install bubblewrap" in refused.stderr and "--no-sandbox" in refused.stderr
+
+
+def hidden_only_names(lesson: str) -> set[str]:
+    """Names that occur in the lesson's hidden tests and nowhere in what students are given."""
+    solution = nbformat.read(REPOSITORY.solution_notebook(lesson), as_version=4)
+    hidden, visible = "", nbformat.read(REPOSITORY.student_notebook(lesson), as_version=4)
+    for cell in filter(is_test, solution.cells):
+        if "### BEGIN HIDDEN TESTS" in cell.source:
+            hidden += cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+    given = " ".join(cell.source for cell in visible.cells)
+    return {name for name in re.findall(r"[A-Za-z_]{6,}", hidden) if name not in given}
+
+
+def test_feedback_shows_failures_but_not_the_hidden_tests(graded) -> None:
+    classroom, _, _ = graded
+    secret = hidden_only_names(LESSON)
+    assert secret, "the lesson's hidden tests use no name of their own: this test would prove nothing"
+    for student in ("solves", "untouched", "hangs", "crashes"):
+        page = (classroom.course.root / "feedback" / student / LESSON / f"{LESSON}.html").read_text()
+        assert not {name for name in secret if name in page}, student
+    untouched = (classroom.course.root / "feedback" / "untouched" / LESSON / f"{LESSON}.html").read_text()
+    assert "is not written yet" in untouched
