@@ -63,14 +63,15 @@ def bwrap_command(limits: Limits) -> list[str]:
     for name in ETC_FILES:
         if Path("/etc", name).exists():
             command += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
-    for folder in python_folders():
-        command += ["--ro-bind", str(folder), str(folder)]
-    autograder_folder = str(package_root() / "autograder")
-    command += ["--ro-bind", autograder_folder, autograder_folder]
     size = str(limits.scratch_bytes)
     command += [
         "--proc", "/proc", "--dev", "/dev", "--size", str(64 * 1024 * 1024), "--tmpfs", "/dev/shm",
         "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", SCRATCH, "--chdir", SCRATCH,
+    ]
+    # After the tmpfs mounts, so that a Python or a grader that lives under /tmp is not hidden by them.
+    for folder in [*python_folders(), package_root() / "autograder"]:
+        command += ["--ro-bind", str(folder), str(folder)]
+    command += [
         "--remount-ro", "/dev", "--remount-ro", "/",
         "--clearenv", "--setenv", "HOME", SCRATCH, "--setenv", "LANG", "C.UTF-8",
         "--setenv", "PATH", f"{Path(sys.executable).parent}:/usr/bin:/bin",

@@ -28,6 +28,7 @@ import base64
 import json
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -108,10 +109,11 @@ def execute_cells(sources: list[str], limits: Limits, *, files: dict[str, str] |
                    "limits": {"cell_timeout": limits.cell_timeout, "memory_bytes": limits.memory_bytes,
                               "output_bytes": limits.output_bytes, "scratch_bytes": limits.scratch_bytes,
                               "processes": limits.processes}}
-        replay_budget = 2 * sum(seconds.values()) + KILL_GRACE
+        # A re-run may take twice what those cells took the first time: a hang costs its own limit, wherever it sits.
+        replay_budget = 2 * sum(seconds.values()) + 2 * KILL_GRACE
         try:
-            with _Run(_zygote(limits, sandboxed), request) as run:
-                run.wait_ready(STARTUP_LIMIT + replay_budget, replaying=start > 0)
+            with _Run(limits, sandboxed, request) as run:
+                run.wait_ready(replay_budget, replaying=start > 0)
                 for index, result in run.results(start, len(sources), skipped, seconds):
                     execution.results[index] = result
                     if any(o.get("ename") == "CellTimeoutError" for o in result.outputs):
@@ -162,9 +164,12 @@ class _Zygote:
         except OSError:
             ready = b""
         if ready != b"ready":
-            self.close()
+            self.process.kill()
+            self.process.wait()
             self.errors.seek(0)
-            raise SandboxFailed(f"the sandbox did not start: {self.errors.read(2000).decode(errors='replace').strip()}")
+            why = self.errors.read(2000).decode(errors="replace").strip()
+            self.close()
+            raise SandboxFailed(f"the sandbox did not start: {why}")
         #: bubblewrap's own processes and the zygote: everything else in the sandbox is a submission's.
         self.own = {self.process.pid, *(p.pid for p in psutil.Process(self.process.pid).children(recursive=True))}
 
@@ -172,14 +177,15 @@ class _Zygote:
         """Start a child for one submission; return the grader's end of its results channel."""
         request_reader, request_writer = os.pipe()
         results_reader, results_writer = os.pipe()
-        socket.send_fds(self.control, [b"fork"], [request_reader, results_writer])
+        try:
+            socket.send_fds(self.control, [b"fork"], [request_reader, results_writer])
+        except OSError:
+            for fd in (request_reader, request_writer, results_reader, results_writer):
+                os.close(fd)
+            raise
         os.close(request_reader)
         os.close(results_writer)
-        try:
-            with os.fdopen(request_writer, "wb") as requests:
-                requests.write(json.dumps(request).encode())
-        except BrokenPipeError:
-            pass  # the child is gone already; its channel says so
+        _write_all(request_writer, json.dumps(request).encode(), time.monotonic() + STARTUP_LIMIT)
         return results_reader
 
     def submission_processes(self) -> list[psutil.Process]:
@@ -226,6 +232,18 @@ class _Zygote:
         self.errors.close()
 
 
+def _write_all(fd: int, data: bytes, deadline: float) -> None:
+    """Write ``data`` and close ``fd``, giving up at ``deadline`` or when the reader is gone (its channel says why)."""
+    os.set_blocking(fd, False)
+    try:
+        while data and select.select([], [fd], [], max(0.0, deadline - time.monotonic()))[1]:
+            data = data[os.write(fd, data[:1 << 16]):]
+    except BrokenPipeError:
+        pass
+    finally:
+        os.close(fd)
+
+
 _local = threading.local()
 _everyone: list[_Zygote] = []
 _everyone_lock = threading.Lock()
@@ -255,9 +273,14 @@ def _close_all() -> None:
 class _Run:
     """One submission's run in a child of the zygote: its channel, and the watch on its memory and processes."""
 
-    def __init__(self, zygote: _Zygote, request: dict[str, Any]) -> None:
-        self.zygote, self.limits = zygote, zygote.limits
-        self.reader = zygote.fork(request)
+    def __init__(self, limits: Limits, sandboxed: bool, request: dict[str, Any]) -> None:
+        self.zygote, self.limits = _zygote(limits, sandboxed), limits
+        try:
+            self.reader = self.zygote.fork(request)
+        except OSError:  # the zygote died since the last submission (its sandbox was killed): start another
+            self.zygote.close()
+            self.zygote = _zygote(limits, sandboxed)
+            self.reader = self.zygote.fork(request)
         self.receiver = Receiver(self.reader, self.limits.output_bytes * 8 + SLACK_BYTES)
         self.ended = False
 
