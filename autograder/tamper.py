@@ -12,9 +12,11 @@ up as the ``get_ipython()`` calls they are), and reports each line that:
 - imports a module outside ``ALLOWED_MODULES``;
 - names ``get_ipython``, ``exec``, ``eval``, ``compile``, ``__import__``, ``open``,
   ``globals``, ``vars``, ``locals``, ``breakpoint``, ``builtins`` or ``__builtins__``;
-- uses ``getattr``/``setattr``/``delattr`` with a name that is not a plain string, or a dunder one;
+- calls ``setattr`` or ``delattr``, or ``getattr``/``hasattr`` with a name that is not a
+  plain string, or a dunder one;
+- assigns to (or deletes) an attribute of a module it imported: monkeypatching;
 - touches a dunder attribute other than the protocol methods (``DUNDERS_ALLOWED``),
-  or an attribute that leads to frames or modules (``f_globals``, ``sys``, ``os``, ...).
+  or an attribute that leads to frames or modules (``f_globals``, ``sys``, ``inspect``, ...).
 
 A flagged submission keeps its score; the teacher's reports mark it ``needs review``
 with these lines, and the teacher decides. It is a heuristic: it can be evaded by code
@@ -49,10 +51,14 @@ DUNDERS_ALLOWED = frozenset({
 #: Attributes that lead from an allowed object to frames, code, modules or the interpreter.
 FORBIDDEN_ATTRIBUTES = frozenset({
     "f_globals", "f_locals", "f_builtins", "f_back", "f_code", "tb_frame", "tb_next", "gi_frame", "ag_frame",
-    "cr_frame", "gi_code", "ag_code", "cr_code", "co_code", "sys", "os", "modules", "subprocess", "signal",
-    "system", "popen", "_showtraceback", "set_custom_exc", "run_cell", "run_cell_async",
+    "cr_frame", "gi_code", "ag_code", "cr_code", "co_code", "sys", "os", "modules", "subprocess",
+    "signal", "inspect", "importlib", "builtins", "gc", "ctypes", "pickle", "bdb", "getmodule", "currentframe",
+    "getouterframes", "_getframe", "system", "popen", "_showtraceback", "set_custom_exc", "run_cell",
+    "run_cell_async",
 })
-REFLECTION = frozenset({"getattr", "setattr", "delattr", "hasattr"})
+#: Reflection that may read a plain, named attribute; the others always write one.
+READING = frozenset({"getattr", "hasattr"})
+WRITING = frozenset({"setattr", "delattr"})
 
 
 @dataclass(frozen=True)
@@ -70,9 +76,10 @@ def findings(source: str) -> list[Finding]:
     except (SyntaxError, ValueError):
         return []  # it cannot run either; its test fails on its own
     lines = code.splitlines()
+    modules = _imported_names(tree)
     found = []
     for node in ast.walk(tree):
-        reason = _reason(node)
+        reason = _reason(node) or _monkeypatch(node, modules)
         if reason:
             line = getattr(node, "lineno", 1)
             found.append(Finding(line, lines[line - 1].strip() if line <= len(lines) else "", reason))
@@ -93,10 +100,32 @@ def _reason(node: ast.AST) -> str | None:
     if isinstance(node, ast.Attribute):
         if node.attr in FORBIDDEN_ATTRIBUTES or (_is_dunder(node.attr) and node.attr not in DUNDERS_ALLOWED):
             return f"uses the attribute {node.attr}"
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in REFLECTION:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        if node.func.id in WRITING:
+            return f"calls {node.func.id}"
         name = node.args[1] if len(node.args) > 1 else None
-        if not (isinstance(name, ast.Constant) and isinstance(name.value, str) and not _is_dunder(name.value)):
+        plain = isinstance(name, ast.Constant) and isinstance(name.value, str) and not _is_dunder(name.value)
+        if node.func.id in READING and not plain:
             return f"calls {node.func.id} with a computed or dunder name"
+    return None
+
+
+def _imported_names(tree: ast.AST) -> set[str]:
+    """The names a cell binds by importing: modules, or things inside them."""
+    return {(alias.asname or alias.name).split(".")[0] for node in ast.walk(tree)
+            if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+
+
+def _monkeypatch(node: ast.AST, modules: set[str]) -> str | None:
+    """An assignment to, or deletion of, ``module.attribute`` (at any depth) for an imported name."""
+    targets = (node.targets if isinstance(node, (ast.Assign, ast.Delete))
+               else [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else [])
+    for target in targets:
+        root = target
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if target is not root and isinstance(root, ast.Name) and root.id in modules:
+            return f"changes {ast.unparse(target)}, part of an imported module"
     return None
 
 

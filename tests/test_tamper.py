@@ -69,6 +69,12 @@ def test_no_mutant_is_flagged(mutant) -> None:
     "from os import path",
     "import importlib\nimportlib.import_module('os')",
     "!cat /etc/passwd",
+    # monkeypatching a module the tests use, without any forbidden name
+    "import asyncio\nasyncio.sleep = None",
+    "import asyncio\nasyncio.tasks.sleep += 1",
+    "from concurrent import futures\ndel futures.ThreadPoolExecutor",
+    "import asyncio\nsetattr(asyncio, 'sleep', None)",
+    "import asyncio\nasyncio.coroutines.inspect.currentframe()",
     "from .secret import x",
 ])
 def test_cheats_are_flagged(cheat: str) -> None:
