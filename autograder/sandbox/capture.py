@@ -15,8 +15,9 @@ from IPython.core.displaypub import DisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
 
 CUT = "\n[output cut: over the size limit]\n"
-#: Characters of an exception's message kept, and of its traceback.
-ERROR_TEXT = 4_000
+#: Characters kept of an exception's message, and of its traceback (IPython's, with colour codes).
+MESSAGE_TEXT = 4_000
+TRACEBACK_TEXT = 20_000
 
 
 class Capture:
@@ -53,14 +54,14 @@ class Capture:
 
     def error(self, ename: str, evalue: str, traceback: list[str]) -> None:
         """An error is always kept (it decides the cell's score); its text is cut to a fixed size."""
-        kept, room = [], ERROR_TEXT
+        kept, room = [], TRACEBACK_TEXT
         for line in traceback:
             if len(line) > room:
                 kept.append(line[:room] + CUT)
                 break
             kept.append(line)
             room -= len(line)
-        self.outputs.append({"output_type": "error", "ename": ename[:200], "evalue": evalue[:ERROR_TEXT],
+        self.outputs.append({"output_type": "error", "ename": ename[:200], "evalue": evalue[:MESSAGE_TEXT],
                              "traceback": kept})
 
     def has_error(self) -> bool:
