@@ -13,9 +13,11 @@ import time
 import uuid
 from pathlib import Path
 
+import nbformat
 import psutil
 import pytest
 
+from autograder.cells import is_test, nbgrader_meta
 from autograder.sandbox import Limits, execute_cells
 from autograder.sandbox.limits import KILL_GRACE
 from tests.conftest import REPOSITORY
@@ -356,3 +358,17 @@ def test_a_submission_that_stops_the_zygote_costs_the_next_one_nothing() -> None
     execution = run("import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\nprint('stopped it')", "print('on')")
     assert printed(execution.results[1]) == "on\n"
     assert printed(run("print('next student')").results[0]) == "next student\n"
+
+
+# -- The course itself runs in the sandbox ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lesson", REPOSITORY.lessons())
+def test_every_solution_passes_its_tests_in_the_sandbox(lesson: str) -> None:
+    """As in a kernel: lesson 05's process pool, lesson 00's subprocesses and every test cell work."""
+    notebook = nbformat.read(REPOSITORY.solution_notebook(lesson), as_version=4)
+    cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    execution = execute_cells([cell.source for cell in cells], Limits(cell_timeout=30))
+    failing = [nbgrader_meta(cell).get("grade_id") for index, cell in enumerate(cells)
+               if is_test(cell) and errors(execution.results[index])]
+    assert failing == [] and execution.problems == []
