@@ -11,7 +11,8 @@ up as the ``get_ipython()`` calls they are), and reports each line that:
 
 - imports a module outside ``ALLOWED_MODULES``;
 - names ``get_ipython``, ``exec``, ``eval``, ``compile``, ``__import__``, ``open``,
-  ``globals``, ``vars``, ``locals``, ``breakpoint``, ``builtins`` or ``__builtins__``;
+  ``globals``, ``vars``, ``locals``, ``breakpoint``, ``builtins`` or ``__builtins__``,
+  or IPython's input and output history (``In``, ``Out``, ``_ih``, ``_i3``, ...);
 - calls ``setattr`` or ``delattr``, or ``getattr``/``hasattr`` with a name that is not a
   plain string, or a dunder one;
 - assigns to (or deletes) an attribute of a module it imported: monkeypatching;
@@ -26,6 +27,7 @@ clever enough, and then the code itself is the evidence.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 from IPython.core.inputtransformer2 import TransformerManager
@@ -39,7 +41,7 @@ ALLOWED_MODULES = frozenset({
 #: Names that reach the interpreter or the notebook machinery.
 FORBIDDEN_NAMES = frozenset({
     "get_ipython", "exec", "eval", "compile", "__import__", "open", "globals", "vars", "locals", "breakpoint",
-    "builtins", "__builtins__", "__loader__", "__spec__",
+    "builtins", "__builtins__", "__loader__", "__spec__", "In", "Out", "_ih", "_oh", "_dh", "_i", "_ii", "_iii",
 })
 #: Dunder attributes an exercise may define or use: the protocols the course teaches.
 DUNDERS_ALLOWED = frozenset({
@@ -95,7 +97,8 @@ def _reason(node: ast.AST) -> str | None:
         if node.level or module.split(".")[0] not in ALLOWED_MODULES:
             return f"imports from {'.' * node.level}{module}, outside the allowed modules"
         return None
-    if isinstance(node, ast.Name) and (node.id in FORBIDDEN_NAMES or _is_dunder(node.id)):
+    if isinstance(node, ast.Name) and (node.id in FORBIDDEN_NAMES or _is_dunder(node.id)
+                                       or re.fullmatch(r"_i\d+", node.id)):
         return f"uses {node.id}"
     if isinstance(node, ast.Attribute):
         if node.attr in FORBIDDEN_ATTRIBUTES or (_is_dunder(node.attr) and node.attr not in DUNDERS_ALLOWED):

@@ -132,12 +132,14 @@ import os, json, struct
 def channel_fds():
     return [int(fd) for fd in os.listdir('/proc/self/fd') if int(fd) > 2 and os.path.islink(f'/proc/self/fd/{fd}')
             and 'pipe:' in os.readlink(f'/proc/self/fd/{fd}')]
-def forge(payload: bytes):
+def forge_raw(data: bytes):
     for fd in channel_fds():
         try:
-            os.write(fd, struct.pack('!I', len(payload)) + payload)
+            os.write(fd, data)
         except OSError:
             pass
+def forge(payload: bytes):
+    forge_raw(struct.pack('!I', len(payload)) + payload)
 """
 
 
@@ -149,7 +151,7 @@ def forged_pass(cell: int) -> str:
     forged_pass(2),  # a clean result for the test cell, sent before it runs
     "forge(b'\\x80\\x04garbage')",  # bytes that are not JSON
     "forge(json.dumps({'cell': 1, 'execution_count': 2, 'outputs': [{'output_type': 'stream', 'name': 'x'}]}).encode())",
-    "os.write(channel_fds()[0], struct.pack('!I', 2**31))",  # a huge length
+    "forge_raw(struct.pack('!I', 2**31))",  # a huge length
 ])
 def test_forged_results_are_not_believed(forgery: str) -> None:
     execution = run(FIND_CHANNEL, forgery, FAILING_TEST, "print('after')")
@@ -345,6 +347,20 @@ def test_the_next_submission_cannot_find_the_last_ones_code_in_its_memory() -> N
     control = run(f"answer = 'the first student wrote {secret}'", f"import re\nNEEDLE = re.compile(rb'first student wrote "
                   f"{secret[:-1]}[{secret[-1]}]')", READ_OWN_MEMORY)
     assert printed(control.results[2]) == "True\n", "the search does not find what is there"
+
+
+def test_a_cell_cannot_read_the_cells_after_it_from_memory() -> None:
+    """The test cells after an answer hold hidden tests: they are not in the process until their turn."""
+    secret = uuid.uuid4().hex
+    needle = f"import re\nNEEDLE = re.compile(rb'hidden test {secret[:-1]}[{secret[-1]}]')"
+    execution = run(needle, READ_OWN_MEMORY, f"assert 'hidden test {secret}'")
+    assert printed(execution.results[1]) == "False\n"
+
+
+def test_input_history_does_not_hand_out_earlier_cells() -> None:
+    secret = uuid.uuid4().hex
+    execution = run(f"x = 'hidden test {secret}'", "print(In, _ih, _i1, _i, _ii, _iii)")
+    assert secret not in printed(execution.results[1]) and errors(execution.results[1]) == []
 
 
 def test_the_zygote_cannot_be_read_or_traced() -> None:

@@ -69,6 +69,9 @@ def test_no_mutant_is_flagged(mutant) -> None:
     "from os import path",
     "import importlib\nimportlib.import_module('os')",
     "!cat /etc/passwd",
+    # reading the test cells' code back from IPython's history
+    "print(In[-2])",
+    "print(_i12)",
     # monkeypatching a module the tests use, without any forbidden name
     "import asyncio\nasyncio.sleep = None",
     "import asyncio\nasyncio.tasks.sleep += 1",

@@ -1,5 +1,7 @@
 """The one way results leave a sandbox: length-prefixed JSON, checked field by field.
 
+(The grader's messages to the runner, one cell at a time, use the same framing.)
+
 The process that sends these messages runs the student's code, so everything it sends
 may be forged. The grader never unpickles or evaluates it: it reads at most a fixed
 number of bytes, parses JSON, and rebuilds each output from the fields it expects,
@@ -35,10 +37,32 @@ class CellResult:
 
 def send(fd: int, message: dict[str, Any]) -> None:
     """Write one message (runner side)."""
-    payload = json.dumps(message, default=_plain).encode()
-    data = _HEADER.pack(len(payload)) + payload
+    data = frame(message)
     while data:
         data = data[os.write(fd, data):]
+
+
+def read_frame(fd: int) -> dict[str, Any] | None:
+    """The next message from the grader (runner side, blocking); ``None`` when the grader has no more."""
+    header = _read_exactly(fd, _HEADER.size)
+    if header is None:
+        return None
+    return json.loads(_read_exactly(fd, _HEADER.unpack(header)[0]) or b"null")
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        chunk = os.read(fd, size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def frame(message: dict[str, Any]) -> bytes:
+    payload = json.dumps(message, default=_plain).encode()
+    return _HEADER.pack(len(payload)) + payload
 
 
 def _plain(value: Any) -> str:

@@ -1,9 +1,10 @@
 """Inside the sandbox: one submission's code cells, run as ipykernel runs them.
 
 ``autograder.sandbox.zygote`` forks a child per submission and calls ``run_submission``,
-which reads the request (JSON from the grader: the cells, the limits, the submission's
-files) from its own pipe, sets the limits on itself, writes the files into its working
-folder, points its standard streams at ``/dev/null``, and only then runs student code. Each cell runs through ``run_cell_async`` on a running event
+which reads its set-up (JSON from the grader: the limits, the submission's files) from
+its own pipe, sets the limits on itself, writes the files into its working folder,
+points its standard streams at ``/dev/null``, and only then runs student code, one
+cell at a time as the grader sends them. Each cell runs through ``run_cell_async`` on a running event
 loop, so top-level ``await`` and ``asyncio.get_running_loop()`` behave as in a notebook.
 
 Whether a cell failed is read from the ``ExecutionResult`` that ``run_cell_async``
@@ -11,16 +12,16 @@ returns, not from what was displayed: a student who silences IPython's traceback
 display, or raises ``bdb.BdbQuit`` (which IPython silences itself), still gets an error
 output, so the cell scores as failed, as it would under stock nbgrader.
 
-After a crash the grader starts a new runner with ``replay``: the earlier cells run
-again silently, the fatal ones are skipped, and reporting resumes where it stopped.
+After a crash the grader starts a new child with ``replay``: the earlier cells run
+again silently (the fatal ones left out), and reporting resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import os
+import re
 import resource
 import signal
 import sys
@@ -32,36 +33,55 @@ from traitlets.config import Config
 
 from autograder.alarm import RealTimeLimit
 from autograder.sandbox.capture import Capture, CapturingDisplayHook, CapturingDisplayPublisher, Stream
-from autograder.sandbox.channel import send
+from autograder.sandbox.channel import read_frame, send
 
 #: Modules the test cells import: loaded before any cell, as a kernel's would be after the first run.
 PRELOADED = ("autograder.checks", "autograder.fakes", "autograder.clock", "looptime", "nest_asyncio")
 
 
 def run_submission(request_fd: int, channel: int, shell: InteractiveShell) -> None:
-    """In a fresh child of the zygote: read the request, wall off, run the cells, report each one."""
-    with os.fdopen(request_fd, "rb") as requests:
-        request = json.loads(requests.read())
-    limit_resources(request["limits"])
-    write_files(request["files"])
+    """In a fresh child of the zygote: read the set-up, wall off, then run and report one cell at a time.
+
+    The grader sends each cell only when the one before has been reported, so no cell
+    can read the code of the cells after it (the test cells, with their hidden tests).
+    """
+    setup = read_frame(request_fd)
+    limit_resources(setup["limits"])
+    write_files(setup["files"])
     detach_standard_streams()
-    capture = Capture(request["limits"]["output_bytes"])
+    capture = Capture(setup["limits"]["output_bytes"])
     attach(shell, capture)
     sys.stdout, sys.stderr = Stream(capture, "stdout"), Stream(capture, "stderr")
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    cell_timeout, replay, skip = request["limits"]["cell_timeout"], request["replay"], set(request["skip"])
-    for index, source in enumerate(request["cells"]):
-        if index == replay:
-            send(channel, {"ready": True})
-        if index in skip:
-            continue
+    cell_timeout = setup["limits"]["cell_timeout"]
+    for source in setup["replay"]:  # the cells that ran before a crash, again, silently
         capture.begin()
-        result, timed_out = run_cell(shell, loop, source, cell_timeout)
-        if index < replay:
-            continue  # replaying a cell that has already been reported
+        run_cell(shell, loop, source, cell_timeout)
+        forget_source(shell)
+    send(channel, {"ready": True})
+    while (cell := read_frame(request_fd)) is not None:
+        capture.begin()
+        result, timed_out = run_cell(shell, loop, cell["source"], cell_timeout)
+        forget_source(shell)
         judge(capture, result, timed_out, cell_timeout)
-        send(channel, {"cell": index, "execution_count": shell.execution_count - 1, "outputs": capture.outputs})
+        send(channel, {"cell": cell["cell"], "execution_count": shell.execution_count - 1, "outputs": capture.outputs})
+
+
+def forget_source(shell: InteractiveShell) -> None:
+    """Keep a cell's code out of reach of the cells after it: no ``In``, ``_ih`` or ``_iN`` to print.
+
+    Test cells hold hidden tests; a kernel's input history would hand them to any later
+    cell. The code still reaches tracebacks (IPython's line cache), as in a kernel.
+    """
+    history = shell.history_manager
+    for entries in (history.input_hist_parsed, history.input_hist_raw):
+        if entries:
+            entries[-1] = ""
+    history._i00 = ""
+    history.db_input_cache.clear()
+    for name in [name for name in shell.user_ns if re.fullmatch(r"_i{1,3}|_i\d+", name)]:
+        shell.user_ns[name] = ""
 
 
 def limit_resources(limits: dict[str, Any]) -> None:

@@ -42,7 +42,9 @@ from typing import Any
 import psutil
 
 from autograder.sandbox.bwrap import bwrap_command, zygote_command
-from autograder.sandbox.channel import SLACK_BYTES, CellResult, ChannelViolation, Receiver, cell_result, is_ready
+from autograder.sandbox.channel import (
+    SLACK_BYTES, CellResult, ChannelViolation, Receiver, cell_result, frame, is_ready,
+)
 from autograder.sandbox.limits import CLEANUP_LIMIT, KILL_GRACE, STARTUP_LIMIT, Limits
 
 #: How much of a submission's other files (besides its cells) go into its working folder.
@@ -105,16 +107,17 @@ def execute_cells(sources: list[str], limits: Limits, *, files: dict[str, str] |
     seconds: dict[int, float] = {}
     start = 0
     while start < len(sources):
-        request = {"cells": sources, "replay": start, "skip": sorted(skipped), "files": files or {},
-                   "limits": {"cell_timeout": limits.cell_timeout, "memory_bytes": limits.memory_bytes,
-                              "output_bytes": limits.output_bytes, "scratch_bytes": limits.scratch_bytes,
-                              "processes": limits.processes}}
+        setup = {"replay": [source for index, source in enumerate(sources[:start]) if index not in skipped],
+                 "files": files or {},
+                 "limits": {"cell_timeout": limits.cell_timeout, "memory_bytes": limits.memory_bytes,
+                            "output_bytes": limits.output_bytes, "scratch_bytes": limits.scratch_bytes,
+                            "processes": limits.processes}}
         # A re-run may take twice what those cells took the first time: a hang costs its own limit, wherever it sits.
         replay_budget = 2 * sum(seconds.values()) + 2 * KILL_GRACE
         try:
-            with _Run(limits, sandboxed, request) as run:
+            with _Run(limits, sandboxed, setup) as run:
                 run.wait_ready(replay_budget, replaying=start > 0)
-                for index, result in run.results(start, len(sources), skipped, seconds):
+                for index, result in run.results(sources, start, skipped, seconds):
                     execution.results[index] = result
                     if any(o.get("ename") == "CellTimeoutError" for o in result.outputs):
                         execution.problems.append(
@@ -173,8 +176,8 @@ class _Zygote:
         #: bubblewrap's own processes and the zygote: everything else in the sandbox is a submission's.
         self.own = {self.process.pid, *(p.pid for p in psutil.Process(self.process.pid).children(recursive=True))}
 
-    def fork(self, request: dict[str, Any]) -> int:
-        """Start a child for one submission; return the grader's end of its results channel."""
+    def fork(self) -> tuple[int, int]:
+        """Start a child for one submission; the grader's ends of its request pipe and of its results channel."""
         request_reader, request_writer = os.pipe()
         results_reader, results_writer = os.pipe()
         try:
@@ -185,8 +188,8 @@ class _Zygote:
             raise
         os.close(request_reader)
         os.close(results_writer)
-        _write_all(request_writer, json.dumps(request).encode(), time.monotonic() + STARTUP_LIMIT)
-        return results_reader
+        os.set_blocking(request_writer, False)
+        return request_writer, results_reader
 
     def submission_processes(self) -> list[psutil.Process]:
         try:
@@ -232,18 +235,6 @@ class _Zygote:
         self.errors.close()
 
 
-def _write_all(fd: int, data: bytes, deadline: float) -> None:
-    """Write ``data`` and close ``fd``, giving up at ``deadline`` or when the reader is gone (its channel says why)."""
-    os.set_blocking(fd, False)
-    try:
-        while data and select.select([], [fd], [], max(0.0, deadline - time.monotonic()))[1]:
-            data = data[os.write(fd, data[:1 << 16]):]
-    except BrokenPipeError:
-        pass
-    finally:
-        os.close(fd)
-
-
 _local = threading.local()
 _everyone: list[_Zygote] = []
 _everyone_lock = threading.Lock()
@@ -273,14 +264,15 @@ def _close_all() -> None:
 class _Run:
     """One submission's run in a child of the zygote: its channel, and the watch on its memory and processes."""
 
-    def __init__(self, limits: Limits, sandboxed: bool, request: dict[str, Any]) -> None:
+    def __init__(self, limits: Limits, sandboxed: bool, setup: dict[str, Any]) -> None:
         self.zygote, self.limits = _zygote(limits, sandboxed), limits
         try:
-            self.reader = self.zygote.fork(request)
+            self.writer, self.reader = self.zygote.fork()
         except OSError:  # the zygote died since the last submission (its sandbox was killed): start another
             self.zygote.close()
             self.zygote = _zygote(limits, sandboxed)
-            self.reader = self.zygote.fork(request)
+            self.writer, self.reader = self.zygote.fork()
+        self.send(setup, time.monotonic() + STARTUP_LIMIT)
         self.receiver = Receiver(self.reader, self.limits.output_bytes * 8 + SLACK_BYTES)
         self.ended = False
 
@@ -288,8 +280,18 @@ class _Run:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        os.close(self.writer)
         os.close(self.reader)
         self.end()
+
+    def send(self, message: dict[str, Any], deadline: float) -> None:
+        """Write one message to the child; give up at ``deadline`` or when it is gone (its channel then says why)."""
+        data = frame(message)
+        try:
+            while data and select.select([], [self.writer], [], max(0.0, deadline - time.monotonic()))[1]:
+                data = data[os.write(self.writer, data[:1 << 16]):]
+        except BrokenPipeError:
+            pass
 
     def end(self) -> int | None:
         """Stop the child and whatever it started, once; its exit code (``None`` if the sandbox was lost)."""
@@ -308,15 +310,19 @@ class _Run:
             raise _ReplayFailed if replaying else SandboxFailed("the submission's process ended before it started")
         is_ready(message)
 
-    def results(self, start: int, stop: int, skipped: set[int], seconds: dict[int, float]):
-        """Yield ``(index, CellResult)`` as cells finish; raise ``_CellLost`` when the child goes."""
+    def results(self, sources: list[str], start: int, skipped: set[int], seconds: dict[int, float]):
+        """Send the cells from ``start`` one by one, yielding ``(index, CellResult)`` as each finishes.
+
+        Raises ``_CellLost`` when the child goes.
+        """
         expected = start
         while True:
             while expected in skipped:
                 expected += 1
-            if expected >= stop:
+            if expected >= len(sources):
                 return
             began = time.monotonic()
+            self.send({"cell": expected, "source": sources[expected]}, began + KILL_GRACE)
             message = self._next(began + self.limits.cell_timeout + KILL_GRACE, expected)
             if message is None:
                 raise _CellLost(expected, "DeadKernelError", f"the kernel died while running this cell ({self.status()})")
