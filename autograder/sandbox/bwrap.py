@@ -29,22 +29,39 @@ ETC_FILES = ("ld.so.cache", "localtime", "passwd", "group", "nsswitch.conf")
 NOBODY = "65534"
 
 
+#: Where the grader's ``autograder`` package and its virtual environment appear inside the sandbox.
+#: Fixed places, away from ``/tmp`` and the working folder, wherever the course lives on the host.
+GRADER_INSIDE = "/opt/grader"
+VENV_INSIDE = "/opt/venv"
+
+
 def package_root() -> Path:
     """The folder holding the ``autograder`` package that this grader runs."""
     return Path(autograder.__file__).resolve().parent.parent
 
 
-def python_folders() -> list[Path]:
-    """The interpreter's installation and the virtual environment (if any), resolved."""
-    folders = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
-    return sorted(folders)
+def in_venv() -> bool:
+    return Path(sys.prefix).resolve() != Path(sys.base_prefix).resolve()
 
 
 def zygote_command(control_fd: int, *, contained: bool) -> list[str]:
-    """The Python command that starts ``autograder.sandbox.zygote``, with only the grader's code importable."""
-    bootstrap = (f"import sys; sys.path.insert(0, {str(package_root())!r}); "
+    """The Python command that starts ``autograder.sandbox.zygote``, with only the grader's code importable.
+
+    Inside the sandbox the virtual environment is at ``VENV_INSIDE`` (its ``pyvenv.cfg``
+    still names the base interpreter, which is bound where it is) and the package at
+    ``GRADER_INSIDE``; without the sandbox, both are where they are.
+    """
+    root = GRADER_INSIDE if contained else str(package_root())
+    bootstrap = (f"import sys; sys.path.insert(0, {root!r}); "
                  f"from autograder.sandbox.zygote import main; main({control_fd}, {contained})")
-    return [sys.executable, "-I", "-c", bootstrap]
+    return [python(contained=contained), "-I", "-c", bootstrap]
+
+
+def python(*, contained: bool) -> str:
+    """This interpreter, as the sandbox (``contained``) or the host sees it."""
+    if contained and in_venv():
+        return str(Path(VENV_INSIDE, "bin", Path(sys.executable).name))
+    return sys.executable
 
 
 def bwrap_command(limits: Limits) -> list[str]:
@@ -68,13 +85,15 @@ def bwrap_command(limits: Limits) -> list[str]:
         "--proc", "/proc", "--dev", "/dev", "--size", str(64 * 1024 * 1024), "--tmpfs", "/dev/shm",
         "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", SCRATCH, "--chdir", SCRATCH,
     ]
-    # After the tmpfs mounts, so that a Python or a grader that lives under /tmp is not hidden by them.
-    for folder in [*python_folders(), package_root() / "autograder"]:
-        command += ["--ro-bind", str(folder), str(folder)]
+    # After the tmpfs mounts: a base interpreter that lives under /tmp stays visible.
+    base = str(Path(sys.base_prefix).resolve())
+    command += ["--ro-bind", base, base, "--ro-bind", str(package_root() / "autograder"), f"{GRADER_INSIDE}/autograder"]
+    if in_venv():
+        command += ["--ro-bind", str(Path(sys.prefix).resolve()), VENV_INSIDE]
     command += [
         "--remount-ro", "/dev", "--remount-ro", "/",
         "--clearenv", "--setenv", "HOME", SCRATCH, "--setenv", "LANG", "C.UTF-8",
-        "--setenv", "PATH", f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "--setenv", "PATH", f"{VENV_INSIDE if in_venv() else base}/bin:/usr/bin:/bin",
         "--",
     ]
     return command
@@ -84,7 +103,7 @@ def bwrap_problem() -> str | None:
     """Why the sandbox cannot be used on this machine, or ``None`` when it can."""
     if shutil.which("bwrap") is None:
         return f"bubblewrap (bwrap) is not installed; {INSTALL_HINT}"
-    probe = subprocess.run([*bwrap_command(Limits()), sys.executable, "-I", "-c", "pass"],
+    probe = subprocess.run([*bwrap_command(Limits()), python(contained=True), "-I", "-c", "pass"],
                            capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if probe.returncode != 0:
         return (f"bubblewrap is installed but cannot make a sandbox here: {probe.stderr.strip()[:300]} "
