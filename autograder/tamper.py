@@ -13,11 +13,14 @@ up as the ``get_ipython()`` calls they are), and reports each line that:
 - names ``get_ipython``, ``exec``, ``eval``, ``compile``, ``__import__``, ``open``,
   ``globals``, ``vars``, ``locals``, ``breakpoint``, ``builtins`` or ``__builtins__``,
   or IPython's input and output history (``In``, ``Out``, ``_ih``, ``_i3``, ...);
-- calls ``setattr`` or ``delattr``, or ``getattr``/``hasattr`` with a name that is not a
-  plain string, or a dunder one;
-- assigns to (or deletes) an attribute of a module it imported: monkeypatching;
-- touches a dunder attribute other than the protocol methods (``DUNDERS_ALLOWED``),
-  or an attribute that leads to frames or modules (``f_globals``, ``sys``, ``inspect``, ...).
+- calls ``setattr`` or ``delattr``, or ``getattr``/``hasattr`` with a name that is
+  computed or would be flagged as an attribute;
+- assigns to (or deletes) an attribute of a module it imported, or of anything the
+  notebook imported from ``autograder`` (the test helpers and fakes), or any dunder
+  attribute (protocol methods are defined with ``def``, not assigned): monkeypatching;
+- touches a dunder attribute other than the protocol methods (``DUNDERS_ALLOWED``), a
+  private attribute of a module (``threading._sys``), or an attribute that leads to
+  frames, modules or the shell (``f_globals``, ``sys``, ``_sys``, ``inspect``, ``_ip``, ...).
 
 A flagged submission keeps its score; the teacher's reports mark it ``needs review``
 with these lines, and the teacher decides. It is a heuristic: it can be evaded by code
@@ -41,7 +44,8 @@ ALLOWED_MODULES = frozenset({
 #: Names that reach the interpreter or the notebook machinery.
 FORBIDDEN_NAMES = frozenset({
     "get_ipython", "exec", "eval", "compile", "__import__", "open", "globals", "vars", "locals", "breakpoint",
-    "builtins", "__builtins__", "__loader__", "__spec__", "In", "Out", "_ih", "_oh", "_dh", "_i", "_ii", "_iii",
+    "builtins", "__builtins__", "__loader__", "__spec__", "exit", "quit",
+    "In", "Out", "_ih", "_oh", "_dh", "_i", "_ii", "_iii",
 })
 #: Dunder attributes an exercise may define or use: the protocols the course teaches.
 DUNDERS_ALLOWED = frozenset({
@@ -50,13 +54,18 @@ DUNDERS_ALLOWED = frozenset({
     "__await__", "__del__", "__lt__", "__le__", "__gt__", "__ge__", "__ne__", "__bool__", "__contains__",
     "__getitem__", "__post_init__", "__slots__", "__doc__",
 })
-#: Attributes that lead from an allowed object to frames, code, modules or the interpreter.
+#: Attributes that lead from an allowed object to frames, code, the shell or the interpreter.
 FORBIDDEN_ATTRIBUTES = frozenset({
     "f_globals", "f_locals", "f_builtins", "f_back", "f_code", "tb_frame", "tb_next", "gi_frame", "ag_frame",
-    "cr_frame", "gi_code", "ag_code", "cr_code", "co_code", "sys", "os", "modules", "subprocess",
-    "signal", "inspect", "importlib", "builtins", "gc", "ctypes", "pickle", "bdb", "getmodule", "currentframe",
-    "getouterframes", "_getframe", "system", "popen", "_showtraceback", "set_custom_exc", "run_cell",
-    "run_cell_async",
+    "cr_frame", "gi_code", "ag_code", "cr_code", "co_code", "modules", "getmodule", "currentframe",
+    "getouterframes", "_getframe", "system", "popen", "_ip", "shell", "_showtraceback", "showtraceback",
+    "set_custom_exc", "custom_exceptions", "CustomTB", "InteractiveTB", "run_cell", "run_cell_async", "run_code",
+    "user_ns", "user_global_ns", "display_pub", "displayhook", "history_manager",
+})
+#: Modules no answer needs, which other modules hold as attributes (``asyncio.events.sys``, ``threading._os``).
+MODULES_AS_ATTRIBUTES = frozenset({
+    "sys", "os", "posix", "subprocess", "signal", "inspect", "importlib", "builtins", "gc", "ctypes", "pickle",
+    "bdb", "io", "linecache", "socket", "traceback",
 })
 #: Reflection that may read a plain, named attribute; the others always write one.
 READING = frozenset({"getattr", "hasattr"})
@@ -70,25 +79,28 @@ class Finding:
     reason: str
 
 
-def findings(source: str) -> list[Finding]:
-    """Every line of ``source`` (one code cell) that reaches for the grading machinery."""
+def findings(source: str, protected: frozenset[str] = frozenset()) -> list[Finding]:
+    """Every line of ``source`` (one code cell) that reaches for the grading machinery.
+
+    ``protected`` names the objects the notebook imported from ``autograder``: changing them is tampering.
+    """
     try:
         code = TransformerManager().transform_cell(source)
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
         return []  # it cannot run either; its test fails on its own
     lines = code.splitlines()
-    modules = _imported_names(tree)
+    modules = imported_names(tree)
     found = []
     for node in ast.walk(tree):
-        reason = _reason(node) or _monkeypatch(node, modules)
+        reason = _reason(node, modules) or _monkeypatch(node, modules | protected)
         if reason:
             line = getattr(node, "lineno", 1)
             found.append(Finding(line, lines[line - 1].strip() if line <= len(lines) else "", reason))
     return sorted(set(found), key=lambda finding: (finding.line, finding.reason))
 
 
-def _reason(node: ast.AST) -> str | None:
+def _reason(node: ast.AST, modules: set[str]) -> str | None:
     if isinstance(node, ast.Import):
         outside = [alias.name for alias in node.names if alias.name.split(".")[0] not in ALLOWED_MODULES]
         return f"imports {', '.join(outside)}, outside the allowed modules" if outside else None
@@ -101,34 +113,56 @@ def _reason(node: ast.AST) -> str | None:
                                        or re.fullmatch(r"_i\d+", node.id)):
         return f"uses {node.id}"
     if isinstance(node, ast.Attribute):
-        if node.attr in FORBIDDEN_ATTRIBUTES or (_is_dunder(node.attr) and node.attr not in DUNDERS_ALLOWED):
+        if _forbidden_attribute(node.attr):
             return f"uses the attribute {node.attr}"
+        if node.attr.startswith("_") and not _is_protocol(node.attr) and _root(node) in modules:
+            return f"uses {node.attr}, private to a module"
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         if node.func.id in WRITING:
             return f"calls {node.func.id}"
         name = node.args[1] if len(node.args) > 1 else None
-        plain = isinstance(name, ast.Constant) and isinstance(name.value, str) and not _is_dunder(name.value)
+        plain = isinstance(name, ast.Constant) and isinstance(name.value, str) and not _forbidden_attribute(name.value)
         if node.func.id in READING and not plain:
-            return f"calls {node.func.id} with a computed or dunder name"
+            return f"calls {node.func.id} with a computed or forbidden name"
     return None
 
 
-def _imported_names(tree: ast.AST) -> set[str]:
-    """The names a cell binds by importing: modules, or things inside them."""
-    return {(alias.asname or alias.name).split(".")[0] for node in ast.walk(tree)
-            if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+def _forbidden_attribute(name: str) -> bool:
+    return (name in FORBIDDEN_ATTRIBUTES or name.lstrip("_") in MODULES_AS_ATTRIBUTES
+            or (name.startswith("__") and name.endswith("__") and not _is_protocol(name)))
 
 
-def _monkeypatch(node: ast.AST, modules: set[str]) -> str | None:
-    """An assignment to, or deletion of, ``module.attribute`` (at any depth) for an imported name."""
+def _is_protocol(name: str) -> bool:
+    return name in DUNDERS_ALLOWED
+
+
+def _root(node: ast.AST) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def imported_names(tree: ast.AST, *, package: str | None = None) -> set[str]:
+    """The names a cell binds by importing (only from ``package``, when given): modules, or things in them."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names
+                      if package is None or alias.name.split(".")[0] == package}
+        elif isinstance(node, ast.ImportFrom) and (package is None or (node.module or "").split(".")[0] == package):
+            names |= {alias.asname or alias.name for alias in node.names}
+    return names
+
+
+def _monkeypatch(node: ast.AST, protected: set[str]) -> str | None:
+    """An assignment to, or deletion of, a dunder attribute, or any attribute of a ``protected`` name."""
     targets = (node.targets if isinstance(node, (ast.Assign, ast.Delete))
                else [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else [])
     for target in targets:
-        root = target
-        while isinstance(root, ast.Attribute):
-            root = root.value
-        if target is not root and isinstance(root, ast.Name) and root.id in modules:
-            return f"changes {ast.unparse(target)}, part of an imported module"
+        if isinstance(target, ast.Attribute) and target.attr.startswith("__") and target.attr.endswith("__"):
+            return f"changes {ast.unparse(target)}, a special method, by assignment"
+        if isinstance(target, (ast.Attribute, ast.Subscript)) and _root(target) in protected:
+            return f"changes {ast.unparse(target)}, part of an imported module or of the tests"
     return None
 
 
@@ -141,5 +175,14 @@ def review_reasons(sources: list[str], given: set[str]) -> list[str]:
 
     As a teacher reads it: where (the code cell's number, as in the other problems), what, and the code.
     """
+    protected = frozenset().union(*(_autograder_names(source) for source in sources if source in given))
     return [f"code cell {number}, line {f.line}: {f.reason}: `{f.code}`"
-            for number, source in enumerate(sources, start=1) if source not in given for f in findings(source)]
+            for number, source in enumerate(sources, start=1) if source not in given
+            for f in findings(source, protected)]
+
+
+def _autograder_names(source: str) -> set[str]:
+    try:
+        return imported_names(ast.parse(TransformerManager().transform_cell(source)), package="autograder")
+    except (SyntaxError, ValueError):
+        return set()

@@ -78,6 +78,14 @@ def test_no_mutant_is_flagged(mutant) -> None:
     "from concurrent import futures\ndel futures.ThreadPoolExecutor",
     "import asyncio\nsetattr(asyncio, 'sleep', None)",
     "import asyncio\nasyncio.coroutines.inspect.currentframe()",
+    # the red team's unflagged winners, and their kin
+    "exercise.__aexit__ = swallow",
+    "import threading\nchecks = getattr(threading._sys, 'modules')['autograder.checks']",
+    "import threading\nthreading._os.listdir('/proc/self/fd')",
+    "import asyncio\nx = asyncio.base_events._something",
+    "getattr(obj, 'modules')",
+    "exit._ip.showtraceback = None",
+    "quit._ip",
     "from .secret import x",
 ])
 def test_cheats_are_flagged(cheat: str) -> None:
@@ -88,6 +96,12 @@ def test_the_reasons_name_the_cell_the_line_and_the_code() -> None:
     given = "import asyncio"
     reasons = review_reasons([given, "x = 1\nimport os", "y = 2"], {given})
     assert reasons == ["code cell 2, line 2: imports os, outside the allowed modules: `import os`"]
+
+
+def test_changing_what_the_tests_imported_is_flagged() -> None:
+    given = "from autograder.checks import assert_same, exercise\nfrom autograder.fakes import PagedAPI"
+    reasons = review_reasons([given, "exercise.alarm = None", "PagedAPI.pages = []", "api = PagedAPI(3)"], {given})
+    assert [reason.split(":")[0] for reason in reasons] == ["code cell 2, line 1", "code cell 3, line 1"]
 
 
 def test_cells_the_course_provides_are_not_read() -> None:
