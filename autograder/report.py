@@ -90,6 +90,7 @@ class StudentResult:
 # A value as ``autograder.checks.describe`` shows it, after the words that introduce a
 # student's own value: "got [3, 2, 1, 0] (type list)".
 _THEIR_VALUE = re.compile(r"\b(got|gave|returned) .*? \(type [\w.]+\)", re.S)
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colours, which a page cannot show
 _ADDRESS = re.compile(r"<([^<>]*?) at 0x[0-9a-fA-F]+>")
 
 
@@ -122,7 +123,7 @@ def read_failures(notebook_path: Path, tests_of: dict[str, list[str]]) -> list[F
             continue
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
-                message = str(output.get("evalue", ""))
+                message = _ANSI.sub("", str(output.get("evalue", "")))
                 if len(message) > MESSAGE_CHARS:
                     message = message[:MESSAGE_CHARS] + " … (cut)"
                 failures.append(Failure(exercise_of[grade_id], grade_id, str(output.get("ename", "")), message))

@@ -200,6 +200,11 @@ def student_page(lesson: str, result: StudentResult, full_feedback: bool, genera
     return _page(f"{lesson}: {result.student}", header, "".join(body), generated)
 
 
+def _names(students: Sequence[str], shown: int = 12) -> str:
+    more = len(students) - shown
+    return ", ".join(students[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
 def summary_page(lesson: str, results: Sequence[StudentResult], rates: dict[str, float],
                  mistakes: dict[str, list[Mistake]], generated: datetime) -> str:
     """The class overview: pass rates, scores, common mistakes, who needs attention, problems, review."""
@@ -226,7 +231,7 @@ def summary_page(lesson: str, results: Sequence[StudentResult], rates: dict[str,
             body.append("<div class='scroll'><table class='mistakes'><tr><th class='num'>students</th>"
                         "<th>message</th><th>who</th></tr>")
             body += [f"<tr><td class='num'>{len(m.students)}</td><td><div class='message'>{e(m.message)}</div></td>"
-                     f"<td>{e(', '.join(m.students))}</td></tr>" for m in found]
+                     f"<td>{e(_names(m.students))}</td></tr>" for m in found]
             body.append("</table></div>")
         else:
             body.append("<p>No failures.</p>")

@@ -286,6 +286,10 @@ def test_a_student_report_and_the_summary_in_chromium(reports: Path) -> None:
             expect(phone.locator("#exercise-first")).to_contain_text("CellTimeoutError")
             assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
             phone.screenshot(path=ARTIFACTS / "report-student-phone.png", full_page=True)
+            phone.emulate_media(media="print")  # on paper: no page colour, the cards stay whole
+            assert phone.evaluate("getComputedStyle(document.body).backgroundColor") == "rgba(0, 0, 0, 0)"
+            assert phone.evaluate("getComputedStyle(document.querySelector('#exercise-first')).breakInside") == "avoid"
+            phone.emulate_media(media="screen")
             phone.locator("#exercise-first a", has_text="first-tests").click()
             phone.wait_for_url(re.compile(r"#first-tests$"))
             expect(phone.locator('a[name="first-tests"]')).to_have_count(1)
@@ -301,3 +305,19 @@ def test_a_student_report_and_the_summary_in_chromium(reports: Path) -> None:
             desk.screenshot(path=ARTIFACTS / "report-class-summary.png", full_page=True)
         finally:
             browser.close()
+
+
+@pytest.mark.parametrize("one, other", [
+    ("Countdown(3): call 1 of anext() after the end gave 0 (type int); a finished async iterator must stop.",
+     "Countdown(3): call 1 of anext() after the end gave None (type NoneType); a finished async iterator must stop."),
+    ("Paginated(api).__aiter__() returned <coroutine object f at 0x7f3a>, which has no __anext__ method.",
+     "Paginated(api).__aiter__() returned <coroutine object f at 0x55b1>, which has no __anext__ method."),
+    ("the items: expected ['a'] (type list), got ['a', 'b'] (type list).",
+     "the items: expected ['a'] (type list), got [] (type list)."),
+])
+def test_one_mistake_with_different_values_is_one_message(one: str, other: str) -> None:
+    from autograder.report import common_form
+    assert common_form("ExerciseFailure", one) == common_form("ExerciseFailure", other)
+    assert common_form("ExerciseFailure", one) != common_form("ExerciseFailure", one.replace("expected ['a']", "expected ['b']")
+                                                             .replace("Countdown(3)", "Countdown(4)")
+                                                             .replace("Paginated(api)", "Paginated(other)"))
