@@ -10,7 +10,9 @@ execute every submission in its own bubblewrap sandbox, in parallel; ``nbgrader
 autograde`` with the sandbox in place of its kernel (so the gradebook, checksums and
 formgrader are nbgrader's own); ``nbgrader generate_feedback`` without the hidden
 tests; then a grades CSV, a summary with pass rates (table and PNG), a report page per
-student, and the list of every problem met and every submission that needs review.
+student, and the list of every problem met and every submission that needs review
+(``autograder.report``), and, with ``--export canvas`` or ``--export moodle``, a grade
+import file for that LMS.
 
 Without a working ``bwrap`` it refuses to run students' code, unless told
 ``--no-sandbox``.
@@ -24,6 +26,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +41,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from autograder.cells import is_test, nbgrader_meta
 from autograder.course import CONFIG_FILE, Course
+from autograder.exports import EXPORTS
 from autograder.nbgrader_cli import run_nbgrader
 from autograder.nbgrader_execute import execution_key, code_sources
 from autograder.report import write_reports
@@ -126,7 +130,8 @@ def collect_zip(course: Course, lesson: str, archive: Path, pattern: str) -> Non
     run_nbgrader("zip_collect", lesson, "--force", f"--FileNameCollectorPlugin.named_regexp={pattern}", course=course.root)
 
 
-def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bool, sandboxed: bool = True) -> Path:
+def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bool, sandboxed: bool = True,
+          exports: Sequence[str] = ()) -> Path:
     if lesson not in course.lessons():
         raise SystemExit(f"unknown lesson {lesson!r}; the lessons are: {', '.join(course.lessons())}")
     if sandboxed and (problem := bwrap_problem()):
@@ -223,7 +228,7 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
     _save(work.parent / f"{lesson}.review.json", review)
     graded_at.update({s.student: _last_change(s.folder) for s in submissions})
     _save(work.parent / f"{lesson}.graded.json", graded_at)
-    reports = write_reports(course, lesson, db_url, problems, review)
+    reports = write_reports(course, lesson, db_url, problems, review, exports)
     shutil.rmtree(work)
     print(f"graded {len(submissions)} submissions of {lesson} in {time.monotonic() - started:.1f} s; "
           f"reports in {reports}", file=sys.stderr)
@@ -288,13 +293,16 @@ def main() -> None:
     parser.add_argument("--regrade", action="store_true", help="grade again what is already graded")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run submissions without bubblewrap (only for code you trust)")
+    parser.add_argument("--export", action="append", choices=EXPORTS, default=[],
+                        help="also write a grade import file for this LMS (reports/<lesson>/<lms>.csv); repeatable")
     parser.add_argument("--course", type=Path, default=Path.cwd(), help="course folder")
     args = parser.parse_args()
     course = Course.at(args.course)
     if args.zip:
         collect_zip(course, args.lesson, args.zip, args.zip_pattern)
     limits = Limits(args.cell_timeout, args.memory_mb, args.output_kb)
-    grade(course, args.lesson, limits=limits, jobs=args.jobs, regrade=args.regrade, sandboxed=not args.no_sandbox)
+    grade(course, args.lesson, limits=limits, jobs=args.jobs, regrade=args.regrade, sandboxed=not args.no_sandbox,
+          exports=args.export)
 
 
 if __name__ == "__main__":

@@ -2,16 +2,28 @@
 
 Per lesson, in ``reports/<lesson>/``: ``grades.csv`` (a row for every student who
 submitted, whatever happened, with a ``review`` column that is not empty when the
-student's code should be read by a teacher), ``summary.md`` (each exercise's pass rate,
-every problem met, and the code that needs review, line by line) and ``pass-rates.png``. Per student, ``feedback/<student>/<lesson>/report.html``:
-points per exercise and, in plain words, what went wrong, next to nbgrader's own feedback.
+student's code should be read by a teacher), ``summary.md`` and ``summary.html`` (each
+exercise's pass rate, its most common failure messages with how many students met each,
+the students who need attention, every problem met, and the code that needs review,
+line by line), ``pass-rates.png`` and ``scores.png`` (the class's scores as a
+histogram), and, when asked, grade import files for Canvas and Moodle
+(``autograder.exports``). Per student, ``feedback/<student>/<lesson>/report.html``:
+points per exercise, each failing test's message with a link to that test in nbgrader's
+feedback page, and, in plain words, what went wrong and what to do next time
+(``autograder.report_html``).
+
+The failure messages are read from the autograded notebook's error outputs of test
+cells: the message only (``ename`` and ``evalue``), never a cell's source, so a hidden
+test's message is shown and its code is not.
 """
 
 from __future__ import annotations
 
 import csv
-import html
-from dataclasses import dataclass
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import matplotlib
@@ -21,8 +33,28 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only bac
 import nbformat  # noqa: E402
 from nbgrader.api import Gradebook, MissingEntry  # noqa: E402
 
-from autograder.cells import exercises  # noqa: E402
+from autograder.cells import exercises, is_test, nbgrader_meta  # noqa: E402
 from autograder.course import Course  # noqa: E402
+from autograder.exports import write_export  # noqa: E402
+from autograder.report_html import student_page, summary_page  # noqa: E402
+
+#: The longest failure message kept; a student's value can make one very long.
+MESSAGE_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A test cell that failed, as the student would have seen it in JupyterLab."""
+
+    exercise: str
+    test: str  # the test cell's grade_id, also its anchor in nbgrader's feedback page
+    ename: str  # the error's name, such as ExerciseFailure; empty when the cell showed no error
+    message: str
+
+    @property
+    def common_form(self) -> str:
+        """The message with what is particular to one student taken out, to group a class's failures."""
+        return common_form(self.ename, self.message)
 
 
 @dataclass(frozen=True)
@@ -31,6 +63,8 @@ class StudentResult:
     points: dict[str, tuple[float, float]]  # exercise -> (score, max)
     problems: list[str]
     review: list[str]  # what in the student's code reaches for the grading machinery
+    failures: list[Failure] = field(default_factory=list)
+    graded_at: datetime | None = None  # when nbgrader wrote the autograded notebook
 
     @property
     def score(self) -> float:
@@ -39,6 +73,62 @@ class StudentResult:
     @property
     def max_score(self) -> float:
         return sum(most for _, most in self.points.values())
+
+    @property
+    def attention(self) -> list[str]:
+        """Why a teacher should look at this student: no points, a problem, or a review flag."""
+        reasons = []
+        if self.max_score and self.score == 0:
+            reasons.append("0 points")
+        if self.problems:
+            reasons.append(f"{len(self.problems)} problem{'s' * (len(self.problems) > 1)}")
+        if self.review:
+            reasons.append("needs review")
+        return reasons
+
+
+# A value as ``autograder.checks.describe`` shows it, after the words that introduce a
+# student's own value: "got [3, 2, 1, 0] (type list)".
+_THEIR_VALUE = re.compile(r"\b(got|gave|returned) .*? \(type [\w.]+\)", re.S)
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colours, which a page cannot show
+_ADDRESS = re.compile(r"<([^<>]*?) at 0x[0-9a-fA-F]+>")
+
+
+def common_form(ename: str, message: str) -> str:
+    """``ename: message`` with a student's own values replaced by ``…``.
+
+    Two students who fail the same check with different wrong values ("expected 4, got
+    6" and "expected 4, got None") made the same mistake as far as the class overview
+    is concerned; object addresses differ between runs and are dropped too.
+    """
+    text = _THEIR_VALUE.sub(r"\1 …", message)
+    text = _ADDRESS.sub(r"<\1>", text)
+    text = " ".join(text.split())
+    return f"{ename}: {text}" if ename else text
+
+
+def read_failures(notebook_path: Path, tests_of: dict[str, list[str]]) -> list[Failure]:
+    """Each failing test cell's message, from the autograded notebook's error outputs."""
+    if not notebook_path.is_file():
+        return []
+    try:
+        notebook = nbformat.read(notebook_path, as_version=4)
+    except Exception:  # nbgrader wrote it; if it cannot be read, the points still say what failed
+        return []
+    exercise_of = {test: exercise for exercise, tests in tests_of.items() for test in tests}
+    failures = []
+    for cell in filter(is_test, notebook.cells):
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id not in exercise_of:
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                message = _ANSI.sub("", str(output.get("evalue", "")))
+                if len(message) > MESSAGE_CHARS:
+                    message = message[:MESSAGE_CHARS] + " … (cut)"
+                failures.append(Failure(exercise_of[grade_id], grade_id, str(output.get("ename", "")), message))
+                break
+    return failures
 
 
 def read_results(course: Course, lesson: str, db_url: str, problems: dict[str, list[str]],
@@ -58,12 +148,45 @@ def read_results(course: Course, lesson: str, db_url: str, problems: dict[str, l
                 exercise: (sum(grades.get(t, 0.0) for t in tests), sum(maxima[t] for t in tests))
                 for exercise, tests in tests_of.items()
             }
-            results.append(StudentResult(student, points, found, review.get(student, [])))
+            graded = course.root / "autograded" / student / lesson / f"{lesson}.ipynb"
+            failures = read_failures(graded, tests_of) if grades else []
+            # A test cell that lost points without an error (it never ran) still says so.
+            failed = {f.test for f in failures}
+            for exercise, tests in tests_of.items():
+                for test in tests:
+                    if grades and grades.get(test, 0.0) < maxima[test] and test not in failed:
+                        failures.append(Failure(exercise, test, "", "this test did not pass and showed no message "
+                                                "(the cell did not run, or it was deleted)"))
+            graded_at = (datetime.fromtimestamp(graded.stat().st_mtime, timezone.utc)
+                         if grades and graded.is_file() else None)
+            results.append(StudentResult(student, points, found, review.get(student, []), failures, graded_at))
     return results
 
 
+@dataclass(frozen=True)
+class Mistake:
+    """One failure message, grouped across the class."""
+
+    exercise: str
+    message: str  # the common form
+    students: tuple[str, ...]
+
+
+def common_mistakes(results: Sequence[StudentResult]) -> dict[str, list[Mistake]]:
+    """Per exercise, its failure messages by how many students met each (a student counts once)."""
+    met: dict[str, dict[str, set[str]]] = {}
+    for r in results:
+        for failure in r.failures:
+            met.setdefault(failure.exercise, {}).setdefault(failure.common_form, set()).add(r.student)
+    return {
+        exercise: sorted((Mistake(exercise, message, tuple(sorted(students))) for message, students in by.items()),
+                         key=lambda m: (-len(m.students), m.message))
+        for exercise, by in met.items()
+    }
+
+
 def write_reports(course: Course, lesson: str, db_url: str, problems: dict[str, list[str]],
-                  review: dict[str, list[str]]) -> Path:
+                  review: dict[str, list[str]], exports: Sequence[str] = ()) -> Path:
     results = read_results(course, lesson, db_url, problems, review)
     folder = course.root / "reports" / lesson
     folder.mkdir(parents=True, exist_ok=True)
@@ -75,8 +198,45 @@ def write_reports(course: Course, lesson: str, db_url: str, problems: dict[str, 
             writer.writerow([r.student, r.score, r.max_score, *(r.points[e][0] for e in exercise_names),
                              "; ".join(r.problems), f"needs review: {'; '.join(r.review)}" if r.review else ""])
     rates = {e: sum(r.points[e][0] == r.points[e][1] for r in results) / len(results) for e in exercise_names}
+    mistakes = common_mistakes(results)
+    (folder / "summary.md").write_text(_summary_markdown(lesson, results, rates, mistakes))
+    _plot(rates, lesson, folder / "pass-rates.png")
+    _histogram(results, lesson, folder / "scores.png")
+    now = datetime.now(timezone.utc)
+    (folder / "summary.html").write_text(summary_page(lesson, results, rates, mistakes, now))
+    for r in results:
+        page = course.root / "feedback" / r.student / lesson / "report.html"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        full_feedback = (page.parent / f"{lesson}.html").is_file()
+        page.write_text(student_page(lesson, r, full_feedback, now))
+    for kind in exports:
+        write_export(kind, lesson, results, folder)
+    return folder
+
+
+def _summary_markdown(lesson: str, results: Sequence[StudentResult], rates: dict[str, float],
+                      mistakes: dict[str, list[Mistake]]) -> str:
     lines = [f"# {lesson}: {len(results)} submissions", "", "| exercise | points | passed by |", "|---|---|---|"]
-    lines += [f"| `{e}` | {results[0].points[e][1]:g} | {rates[e]:.0%} |" for e in exercise_names]
+    lines += [f"| `{e}` | {results[0].points[e][1]:g} | {rates[e]:.0%} |" for e in rates]
+    lines += ["", "![pass rates](pass-rates.png)", "", "## Scores", "",
+              "![histogram of the scores](scores.png)", ""]
+    lines += ["## Common mistakes", "",
+              "Per exercise, each failure message with the number of students who met it "
+              "(their own values replaced by `…`).", ""]
+    for exercise in rates:
+        found = mistakes.get(exercise, [])
+        lines += [f"### `{exercise}`", ""]
+        if not found:
+            lines += ["No failures.", ""]
+            continue
+        lines += ["| students | message |", "|---|---|"]
+        lines += [f"| {len(m.students)} | {_md_cell(m.message)} |" for m in found]
+        lines += [""]
+    lines += ["## Students who need attention", "",
+              "0 points, a problem, or a review flag.", ""]
+    attention = [r for r in results if r.attention]
+    lines += [f"- {r.student} ({r.score:g} / {r.max_score:g}): {', '.join(r.attention)}" for r in attention]
+    lines += [] if attention else ["None."]
     lines += ["", "## Problems", ""]
     lines += [f"- {r.student}: {p}" for r in results for p in r.problems] or ["None."]
     lines += ["", "## Needs review", "",
@@ -85,11 +245,13 @@ def write_reports(course: Course, lesson: str, db_url: str, problems: dict[str, 
     for r in flagged:
         lines += [f"- **{r.student}** ({r.score:g} / {r.max_score:g}):", *(f"  - {reason}" for reason in r.review)]
     lines += [] if flagged else ["None."]
-    (folder / "summary.md").write_text("\n".join(lines) + "\n")
-    _plot(rates, lesson, folder / "pass-rates.png")
-    for r in results:
-        _student_page(course, lesson, r)
-    return folder
+    return "\n".join(lines) + "\n"
+
+
+def _md_cell(text: str) -> str:
+    """Text for a Markdown table cell: one line, pipes escaped, at most 300 characters."""
+    text = " ".join(text.split()).replace("|", "\\|")
+    return text if len(text) <= 300 else text[:297] + "…"
 
 
 def _plot(rates: dict[str, float], lesson: str, path: Path) -> None:
@@ -104,17 +266,19 @@ def _plot(rates: dict[str, float], lesson: str, path: Path) -> None:
     plt.close(figure)
 
 
-def _student_page(course: Course, lesson: str, result: StudentResult) -> None:
-    folder = course.root / "feedback" / result.student / lesson
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = "".join(f"<tr><td><code>{html.escape(e)}</code></td><td>{s:g} / {m:g}</td></tr>"
-                   for e, (s, m) in result.points.items())
-    problems = "".join(f"<li>{html.escape(p)}</li>" for p in result.problems) or "<li>none</li>"
-    detail = (f'<p>Your notebook with every test\'s output: <a href="{lesson}.html">{lesson}.html</a></p>'
-              if (folder / f"{lesson}.html").is_file() else "<p>There is no graded notebook to show.</p>")
-    (folder / "report.html").write_text(
-        f"<!doctype html><meta charset='utf-8'><title>{html.escape(lesson)}</title>"
-        f"<h1>{html.escape(lesson)}: {result.score:g} / {result.max_score:g}</h1>"
-        f"<table><tr><th>exercise</th><th>points</th></tr>{rows}</table>"
-        f"<h2>What happened</h2><ul>{problems}</ul>{detail}"
-    )
+def _histogram(results: Sequence[StudentResult], lesson: str, path: Path) -> None:
+    """How many students got each total score, from 0 to the maximum."""
+    most = max((r.max_score for r in results), default=0)
+    counts: dict[float, int] = {}
+    for r in results:
+        counts[r.score] = counts.get(r.score, 0) + 1
+    figure, axes = plt.subplots(figsize=(7, 3.2))
+    axes.bar(list(counts), list(counts.values()), width=0.8 if most > 1 else 0.4, color="#2f6fbf")
+    axes.set_xlim(-0.6, most + 0.6)
+    axes.set_xlabel(f"score (out of {most:g})")
+    axes.set_ylabel("students")
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.set_title(f"{lesson}: scores of {len(results)} students")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

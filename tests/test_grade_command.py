@@ -127,6 +127,22 @@ def test_each_problem_is_reported_by_name(graded, student: str, problem: str) ->
     assert problem.replace("(", "").split()[0] in page
 
 
+@pytest.mark.parametrize("student, next_time", [
+    ("hangs", "Restart Kernel and Run All Cells"),
+    ("spins", "Restart Kernel and Run All Cells"),
+    ("crashes", "Python itself stopped while running a cell"),
+    ("deletes-tests", "leave the test cells where they are"),
+    ("edits-tests", "your changes to it did not count"),
+    ("malformed", "could not be read as a notebook"),
+    ("missing", "hand in the notebook under the name it had when you got it"),
+    ("renamed", "hand in the notebook under the name it had when you got it"),
+])
+def test_each_problem_says_what_to_do_next_time(graded, student: str, next_time: str) -> None:
+    classroom, _, _ = graded
+    page = (classroom.course.root / "feedback" / student / LESSON / "report.html").read_text()
+    assert next_time in page
+
+
 def test_scores_are_in_nbgraders_gradebook_and_feedback(graded) -> None:
     classroom, _, _ = graded
     for student in ("solves", "hangs", "spins", "crashes"):
@@ -149,6 +165,8 @@ def test_summary_plot_and_untouched_submissions(graded) -> None:
     classroom, _, before = graded
     reports = classroom.course.root / "reports" / LESSON
     assert (reports / "pass-rates.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (reports / "scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<td class='num'>27%</td>" in (reports / "summary.html").read_text()
     assert "| `timed` | 2 | 27% |" in (reports / "summary.md").read_text()
     after = fingerprint(classroom.course.root / "submitted")
     assert {k: v for k, v in after.items() if not k.startswith("from-zip")} == before
