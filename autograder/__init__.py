@@ -8,7 +8,8 @@ What teachers run: ``autograder.grade`` (a lesson for a whole class), which runs
 submission in ``autograder.sandbox`` (bubblewrap around a warm zygote), reads it with
 ``autograder.tamper`` (code that reaches for the grading machinery), and hands nbgrader
 ``autograder.nbgrader_execute`` and ``autograder.feedback`` in place of its kernel and
-of its feedback's hidden tests; ``autograder.report`` writes what it found.
+of its feedback's hidden tests; ``autograder.report`` writes what it found (its pages with
+``autograder.report_html``, the LMS grade files with ``autograder.exports``).
 
 What course authors run: ``autograder.release`` and ``autograder.outputs``.
 """
