@@ -63,6 +63,10 @@ MUTANTS = [
            "        await asyncio.sleep(1)\n"
            "        if self.current <= 0:\n            raise StopAsyncIteration\n"),
 
+    Mutant(LESSON_01, "countdown", "changes the state before sleeping, as the tutorial does",
+           "        await asyncio.sleep(1)\n        value = self.current\n        self.current -= 1\n",
+           "        value = self.current\n        self.current -= 1\n        await asyncio.sleep(1)\n"),
+
     Mutant(LESSON_01, "first", "reads the whole source first",
            "    async for item in source:\n",
            "    items = [item async for item in source]\n    for item in items:\n"),
@@ -81,6 +85,20 @@ MUTANTS = [
            "            return item\n    return default",
            "    missing = object()\n    while (item := await anext(source, missing)) is not missing:\n"
            "        if predicate(item):\n            return item\n    return default"),
+
+    Mutant(LESSON_01, "first", "takes only True for a match",
+           "        if predicate(item):\n",
+           "        if predicate(item) is True:\n"),
+    Mutant(LESSON_01, "first", "takes a None match for no match",
+           "    async for item in source:\n        if predicate(item):\n"
+           "            return item\n    return default",
+           "    found = None\n    async for item in source:\n        if predicate(item):\n"
+           "            found = item\n            break\n    return default if found is None else found"),
+    Mutant(LESSON_01, "first", "hides the source's errors",
+           "    async for item in source:\n        if predicate(item):\n"
+           "            return item\n    return default",
+           "    try:\n        async for item in source:\n            if predicate(item):\n"
+           "                return item\n    except Exception:\n        pass\n    return default"),
 
     Mutant(LESSON_01, "paginated", "fetches every page at the first anext()",
            "        while not self.waiting:\n            if self.fetched_last:\n"
@@ -112,6 +130,13 @@ MUTANTS = [
     Mutant(LESSON_01, "paginated", "forgets to move the cursor",
            "            self.cursor = page.next_cursor\n",
            ""),
+    Mutant(LESSON_01, "paginated", "prefetches the next page in a background task",
+           "            page = await self.api.fetch(self.cursor)\n",
+           "            prefetched = getattr(self, \"prefetched\", None)\n"
+           "            page = await (prefetched or self.api.fetch(self.cursor))\n"
+           "            self.prefetched = None\n"
+           "            if page.next_cursor is not None:\n"
+           "                self.prefetched = asyncio.ensure_future(self.api.fetch(page.next_cursor))\n"),
 ]
 
 LESSON_02 = "02-async-generators"
