@@ -26,14 +26,16 @@ class PagedAPI:
 
     ``await api.fetch(None)`` returns the first page; each page's ``next_cursor`` is
     the argument that fetches the one after it. Every call is recorded in
-    ``api.requests`` and takes ``latency`` seconds of loop time.
+    ``api.requests`` and takes ``latency`` seconds of loop time. With ``fail_on=n``,
+    the n-th call (counting from 1) raises ``ConnectionError`` instead.
     """
 
-    def __init__(self, pages: Sequence[Sequence[Any]], *, latency: float = 0.5) -> None:
+    def __init__(self, pages: Sequence[Sequence[Any]], *, latency: float = 0.5, fail_on: int | None = None) -> None:
         if not pages:
             raise ValueError("a PagedAPI needs at least one page (it may be empty)")
         self._pages = [tuple(items) for items in pages]
         self.latency = latency
+        self.fail_on = fail_on
         self.requests: list[str | None] = []
 
     def cursor_of(self, index: int) -> str | None:
@@ -44,6 +46,8 @@ class PagedAPI:
         """Return the page that ``cursor`` points at, after ``latency`` seconds."""
         self.requests.append(cursor)
         await asyncio.sleep(self.latency)
+        if len(self.requests) == self.fail_on:
+            raise ConnectionError("the API did not answer")
         for index, items in enumerate(self._pages):
             if self.cursor_of(index) == cursor:
                 last = index == len(self._pages) - 1

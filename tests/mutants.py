@@ -152,6 +152,13 @@ MUTANTS += [
            "    for number in range(start, 0, -1):\n        await asyncio.sleep(1)\n        yield number\n",
            "    await asyncio.sleep(max(start, 0))\n    return list(range(start, 0, -1))\n"),
 
+    Mutant(LESSON_02, "countdown", "sleeps all the seconds first",
+           "    for number in range(start, 0, -1):\n        await asyncio.sleep(1)\n        yield number\n",
+           "    await asyncio.sleep(max(start, 0))\n    for number in range(start, 0, -1):\n        yield number\n"),
+    Mutant(LESSON_02, "countdown", "raises for a start of 0 or less",
+           "    for number in range(start, 0, -1):\n",
+           "    if start <= 0:\n        raise ValueError(\"start must be positive\")\n    for number in range(start, 0, -1):\n"),
+
     Mutant(LESSON_02, "paginate", "fetches every page before yielding",
            "    cursor = None\n    while True:\n        page = await api.fetch(cursor)\n"
            "        for item in page.items:\n            yield item\n"
@@ -166,6 +173,23 @@ MUTANTS += [
            "        cursor = page.next_cursor\n",
            ""),
 
+    Mutant(LESSON_02, "paginate", "prefetches the next page in a background task",
+           "    cursor = None\n    while True:\n        page = await api.fetch(cursor)\n",
+           "    next_page = asyncio.ensure_future(api.fetch(None))\n    while True:\n        page = await next_page\n"
+           "        if page.next_cursor is not None:\n"
+           "            next_page = asyncio.ensure_future(api.fetch(page.next_cursor))\n"),
+    Mutant(LESSON_02, "paginate", "fetches the next page before yielding this one's items",
+           "    cursor = None\n    while True:\n        page = await api.fetch(cursor)\n"
+           "        for item in page.items:\n            yield item\n"
+           "        if page.next_cursor is None:\n            return\n        cursor = page.next_cursor\n",
+           "    page = await api.fetch(None)\n    while True:\n"
+           "        following = None if page.next_cursor is None else await api.fetch(page.next_cursor)\n"
+           "        for item in page.items:\n            yield item\n"
+           "        if following is None:\n            return\n        page = following\n"),
+    Mutant(LESSON_02, "paginate", "ends quietly when a fetch fails",
+           "        page = await api.fetch(cursor)\n",
+           "        try:\n            page = await api.fetch(cursor)\n        except Exception:\n            return\n"),
+
     Mutant(LESSON_02, "abatch", "drops the last short batch",
            "    if batch:\n        yield batch\n",
            ""),
@@ -179,12 +203,34 @@ MUTANTS += [
            "    async for item in source:\n",
            "    for item in [item async for item in source]:\n"),
 
+    Mutant(LESSON_02, "abatch", "takes one item more before yielding a full batch",
+           "    async for item in source:\n        batch.append(item)\n        if len(batch) == size:\n"
+           "            yield batch\n            batch = []\n",
+           "    async for item in source:\n        if len(batch) == size:\n"
+           "            yield batch\n            batch = []\n        batch.append(item)\n"),
+
     Mutant(LESSON_02, "running_average", "divides with //",
            "average = total / count",
            "average = total // count"),
     Mutant(LESSON_02, "running_average", "starts at 0.0 instead of None",
            "    average = None\n",
            "    average = 0.0\n"),
+    Mutant(LESSON_02, "running_average", "yields the first number as it was sent",
+           "        average = total / count\n",
+           "        average = number if count == 1 else total / count\n"),
+    Mutant(LESSON_02, "running_average", "averages the last average with the new number",
+           "        average = total / count\n",
+           "        average = float(number) if average is None else (average + number) / 2\n"),
+    Mutant(LESSON_02, "running_average", "rounds to two decimal places",
+           "        average = total / count\n",
+           "        average = round(total / count, 2)\n"),
+    Mutant(LESSON_02, "running_average", "keeps the numbers of every generator in one list",
+           "async def running_average():\n    ### BEGIN SOLUTION\n    total = 0\n    count = 0\n    average = None\n"
+           "    while True:\n        number = yield average\n        total += number\n        count += 1\n"
+           "        average = total / count\n",
+           "seen = []\n\n\nasync def running_average():\n    ### BEGIN SOLUTION\n    average = None\n"
+           "    while True:\n        number = yield average\n        seen.append(number)\n"
+           "        average = sum(seen) / len(seen)\n"),
 ]
 
 LESSON_03 = "03-exceptions-and-cleanup"
