@@ -91,23 +91,46 @@ class TransientError(Exception):
     """A failure that may go away if you try again (a timeout, a "503 Service Unavailable")."""
 
 
-class FlakyService:
-    """A fake service whose ``call()`` raises ``failures`` one by one, then returns ``result``.
+class FlakyFeed:
+    """A fake feed of ``items`` whose streams break with ``TransientError`` at given positions.
 
-    ``calls`` records the loop time of every call, so a test can check the waits between them.
+    ``feed.open(start)`` returns an async generator over ``items[start:]``, one item per
+    ``delay`` seconds. Before it hands out the item at a position listed in ``fail_at``,
+    it raises ``TransientError`` instead, once per listed position (the next stream
+    gets past it). With ``fatal_at=n``, the item at position ``n`` raises ``KeyError``
+    every time. ``opened`` records the start of every stream, and ``open_streams``
+    counts the streams not finished or closed yet.
     """
 
-    def __init__(self, failures: Sequence[BaseException], result: Any = "ok") -> None:
-        self.failures = list(failures)
-        self.result = result
-        self.calls: list[float] = []
+    def __init__(self, items: Sequence[Any], *, fail_at: Sequence[int] = (), fatal_at: int | None = None,
+                 delay: float = 0.1) -> None:
+        self._items = list(items)
+        self._failures = list(fail_at)
+        self._fatal_at = fatal_at
+        self.delay = delay
+        self.opened: list[int] = []
+        self.open_streams = 0
 
-    async def call(self) -> Any:
-        self.calls.append(asyncio.get_running_loop().time())
-        await asyncio.sleep(0)
-        if len(self.calls) <= len(self.failures):
-            raise self.failures[len(self.calls) - 1]
-        return self.result
+    def open(self, start: int) -> AsyncIterator[Any]:
+        self.opened.append(start)
+        return self._stream(start)
+
+    async def _stream(self, start: int) -> AsyncIterator[Any]:
+        self.open_streams += 1
+        try:
+            for position in range(start, len(self._items)):
+                await asyncio.sleep(self.delay)
+                if position in self._failures:
+                    self._failures.remove(position)
+                    raise TransientError(f"the stream broke before item {position}")
+                if position == self._fatal_at:
+                    raise KeyError(f"item {position} does not exist")
+                yield self._items[position]
+        finally:
+            self.open_streams -= 1
+
+    def __repr__(self) -> str:
+        return f"FlakyFeed({self._items!r})"
 
 
 class Connection:

@@ -244,28 +244,35 @@ MUTANTS += [
     Mutant(LESSON_03, "stream_lines", "swallows the read error",
            "    finally:\n",
            "    except ConnectionResetError:\n        pass\n    finally:\n"),
+    Mutant(LESSON_03, "stream_lines", "stops at an empty line",
+           "        while (line := await connection.readline()) is not None:\n",
+           "        while line := await connection.readline():\n"),
+    Mutant(LESSON_03, "stream_lines", "closes only after an error or the last line",
+           "    finally:\n        await connection.close()\n",
+           "    except Exception:\n        await connection.close()\n        raise\n"
+           "    else:\n        await connection.close()\n"),
     Mutant(LESSON_03, "stream_lines", "closes twice at the end",
            "            yield line\n",
            "            yield line\n        await connection.close()\n"),
 
-    Mutant(LESSON_03, "call_with_retries", "retries every exception",
+    Mutant(LESSON_03, "resumed", "starts every new stream from the beginning",
+           "        stream = open_stream(position)\n",
+           "        stream = open_stream(0)\n"),
+    Mutant(LESSON_03, "resumed", "skips the item that failed",
+           "        stream = open_stream(position)\n",
+           "        stream = open_stream(position if position == 0 else position + 1)\n"),
+    Mutant(LESSON_03, "resumed", "retries every exception",
            "except TransientError:",
            "except Exception:"),
-    Mutant(LESSON_03, "call_with_retries", "waits after the last attempt too",
-           "        except TransientError:\n            if attempt == attempts:\n                raise\n"
-           "        await asyncio.sleep(delay)\n",
-           "        except TransientError:\n            await asyncio.sleep(delay)\n"
-           "            if attempt == attempts:\n                raise\n"),
-    Mutant(LESSON_03, "call_with_retries", "raises the first error",
-           "    for attempt in range(1, attempts + 1):\n        try:\n            return await call()\n"
-           "        except TransientError:\n            if attempt == attempts:\n                raise\n",
-           "    first_error = None\n"
-           "    for attempt in range(1, attempts + 1):\n        try:\n            return await call()\n"
-           "        except TransientError as error:\n            first_error = first_error or error\n"
-           "            if attempt == attempts:\n                raise first_error\n"),
-    Mutant(LESSON_03, "call_with_retries", "makes one attempt too few",
-           "range(1, attempts + 1)",
-           "range(1, attempts)"),
+    Mutant(LESSON_03, "resumed", "allows one retry too many",
+           "            if retries == 0:\n",
+           "            if retries < 0:\n"),
+    Mutant(LESSON_03, "resumed", "ends quietly when the retries are used up",
+           "            if retries == 0:\n                raise\n",
+           "            if retries == 0:\n                return\n"),
+    Mutant(LESSON_03, "resumed", "leaves the stream open when closed early",
+           "        finally:\n            await stream.aclose()\n",
+           ""),
 
     Mutant(LESSON_03, "with_timeout", "yields inside the timeout block",
            "        try:\n            async with asyncio.timeout(seconds):\n"
@@ -282,6 +289,19 @@ MUTANTS += [
     Mutant(LESSON_03, "with_timeout", "ends quietly on a timeout",
            "except StopAsyncIteration:",
            "except (StopAsyncIteration, TimeoutError):"),
+    Mutant(LESSON_03, "with_timeout", "starts the source again for every item",
+           "                item = await anext(iterator)\n",
+           "                item = await anext(aiter(source))\n"),
+    Mutant(LESSON_03, "with_timeout", "lets StopAsyncIteration out of the generator",
+           "        except StopAsyncIteration:\n            return\n",
+           "        except StopAsyncIteration:\n            raise\n"),
+    Mutant(LESSON_03, "with_timeout", "limits only the first item",
+           "    iterator = aiter(source)\n    while True:\n        try:\n"
+           "            async with asyncio.timeout(seconds):\n                item = await anext(iterator)\n"
+           "        except StopAsyncIteration:\n            return\n        yield item\n",
+           "    iterator = aiter(source)\n    try:\n        async with asyncio.timeout(seconds):\n"
+           "            item = await anext(iterator)\n    except StopAsyncIteration:\n        return\n"
+           "    yield item\n    async for item in iterator:\n        yield item\n"),
 
     Mutant(LESSON_03, "heartbeat", "swallows the cancellation",
            "    finally:\n        log.append(\"stopped\")\n",
@@ -289,6 +309,13 @@ MUTANTS += [
     Mutant(LESSON_03, "heartbeat", "cleans up only after an Exception",
            "    finally:\n",
            "    except Exception:\n"),
+    Mutant(LESSON_03, "heartbeat", "yields before sleeping",
+           "            await asyncio.sleep(interval)\n            beat += 1\n            yield beat\n",
+           "            beat += 1\n            yield beat\n            await asyncio.sleep(interval)\n"),
+    Mutant(LESSON_03, "heartbeat", "logs twice when cancelled",
+           "    finally:\n        log.append(\"stopped\")\n",
+           "    except asyncio.CancelledError:\n        log.append(\"stopped\")\n        raise\n"
+           "    finally:\n        log.append(\"stopped\")\n"),
     Mutant(LESSON_03, "heartbeat", "cleans up only when cancelled",
            "    finally:\n        log.append(\"stopped\")\n",
            "    except asyncio.CancelledError:\n        log.append(\"stopped\")\n        raise\n"),
