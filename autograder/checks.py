@@ -201,7 +201,7 @@ def explain_asyncio_error(name: str, error: BaseException) -> str | None:
     """A plain-words message for a cancellation, a GeneratorExit or an exception group, else None."""
     if isinstance(error, BaseExceptionGroup):
         leaves = _leaves(error)
-        listed = ", ".join(f"{type(leaf).__name__}({str(leaf)!r})" for leaf in leaves)
+        listed = ", ".join(map(repr, leaves))
         if any(isinstance(leaf, GeneratorExit) for leaf in leaves):
             return f"{name} raised {type(error).__name__} holding {listed}. {GENERATOR_EXIT_HINT}"
         return f"{name} raised {type(error).__name__} holding {listed}. {GROUP_HINT}"
@@ -266,12 +266,26 @@ class exercise:
             task = asyncio.current_task()
             if isinstance(error, asyncio.CancelledError) and task is not None and task.cancelling():
                 task.uncancel()
-            raise ExerciseFailure(explained) from error
+            _raise_without_context(ExerciseFailure(explained))
         if isinstance(error, TypeError):
             hint = next((hint for clue, hint in TYPE_ERROR_HINTS if clue in str(error)), None)
             if hint is not None:
                 raise ExerciseFailure(f"{self.name}: {error}. {hint}") from error
         return False
+
+
+def _raise_without_context(failure: ExerciseFailure) -> None:
+    """Raise ``failure`` with no ``__context__``, even while an exception group is handled.
+
+    IPython (9.x) shows an exception whose ``__context__`` chain holds an exception
+    group with ``traceback.print_exc()`` on stderr instead of as an error output, so
+    nbgrader would score the failed test cell as passed.
+    """
+    try:
+        raise failure
+    finally:
+        failure.__context__ = None
+        failure.__suppress_context__ = True
 
 
 def _raising_function(error: BaseException) -> str:
