@@ -324,15 +324,39 @@ MUTANTS += [
 LESSON_04 = "04-concurrency"
 
 MUTANTS += [
-    Mutant(LESSON_04, "collect_all", "collects one source after the other",
-           "    return list(await asyncio.gather(*(collect(source) for source in sources)))\n",
-           "    return [await collect(source) for source in sources]\n"),
-    Mutant(LESSON_04, "collect_all", "returns results in finishing order",
-           "    return list(await asyncio.gather(*(collect(source) for source in sources)))\n",
-           "    return [await done for done in asyncio.as_completed([collect(source) for source in sources])]\n"),
+    Mutant(LESSON_04, "azip", "awaits the sources one after the other",
+           "            items = await asyncio.gather(*(anext(iterator) for iterator in iterators))\n",
+           "            items = [await anext(iterator) for iterator in iterators]\n"),
+    Mutant(LESSON_04, "azip", "yields lists, not tuples",
+           "        yield tuple(items)\n",
+           "        yield items\n"),
+    Mutant(LESSON_04, "azip", "reads every source to the end first",
+           "    iterators = [aiter(source) for source in sources]\n    if not iterators:\n        return\n",
+           "    async def read(source):\n        return [item async for item in source]\n\n"
+           "    async def replay(items):\n        for item in items:\n            yield item\n\n"
+           "    iterators = [replay(items) for items in await asyncio.gather(*map(read, sources))]\n"
+           "    if not iterators:\n        return\n"),
+    Mutant(LESSON_04, "azip", "ends quietly when a source fails",
+           "        except StopAsyncIteration:\n",
+           "        except Exception:\n"),
+    Mutant(LESSON_04, "azip", "waits for every source before raising",
+           "            items = await asyncio.gather(*(anext(iterator) for iterator in iterators))\n"
+           "        except StopAsyncIteration:\n            return\n",
+           "            items = await asyncio.gather(*(anext(iterator) for iterator in iterators), return_exceptions=True)\n"
+           "        except StopAsyncIteration:\n            return\n"
+           "        for item in items:\n            if isinstance(item, StopAsyncIteration):\n                return\n"
+           "            if isinstance(item, Exception):\n                raise item\n"),
+    Mutant(LESSON_04, "azip", "gathers in a TaskGroup",
+           "        try:\n            items = await asyncio.gather(*(anext(iterator) for iterator in iterators))\n"
+           "        except StopAsyncIteration:\n            return\n        yield tuple(items)\n",
+           "        async def next_item(iterator):\n            return await anext(iterator)\n\n"
+           "        ended = False\n        try:\n            async with asyncio.TaskGroup() as group:\n"
+           "                tasks = [group.create_task(next_item(iterator)) for iterator in iterators]\n"
+           "        except* StopAsyncIteration:\n            ended = True\n        if ended:\n            return\n"
+           "        yield tuple(task.result() for task in tasks)\n"),
 
     Mutant(LESSON_04, "merge", "yields one source after the other",
-           "    tasks = [asyncio.create_task(pump(source)) for source in sources]\n    try:\n"
+           "    tasks = [asyncio.create_task(forward(source)) for source in sources]\n    try:\n"
            "        running = len(tasks)\n        while running:\n",
            "    for source in sources:\n        async for item in source:\n            yield item\n"
            "    tasks = []\n    try:\n        running = 0\n        while running:\n"),
@@ -343,17 +367,54 @@ MUTANTS += [
            "        except Exception as error:\n            await queue.put((finished, error))\n",
            "        except Exception:\n            await queue.put((finished, None))\n"),
 
+    Mutant(LESSON_04, "merge", "waits forever when a source fails",
+           "        except Exception as error:\n            await queue.put((finished, error))\n        else:\n"
+           "            await queue.put((finished, None))\n",
+           "        finally:\n            await queue.put((finished, None))\n"),
+    Mutant(LESSON_04, "merge", "does not wait for the cancelled sources",
+           "        await asyncio.gather(*tasks, return_exceptions=True)\n",
+           ""),
+    Mutant(LESSON_04, "merge", "yields inside a TaskGroup",
+           "    tasks = [asyncio.create_task(forward(source)) for source in sources]\n    try:\n"
+           "        running = len(tasks)\n        while running:\n            item, error = await queue.get()\n"
+           "            if error is not None:\n                raise error\n            if item is finished:\n"
+           "                running -= 1\n            else:\n                yield item\n    finally:\n"
+           "        for task in tasks:\n            task.cancel()\n"
+           "        await asyncio.gather(*tasks, return_exceptions=True)\n",
+           "    async with asyncio.TaskGroup() as group:\n        for source in sources:\n"
+           "            group.create_task(forward(source))\n"
+           "        running = len(sources)\n        while running:\n            item, error = await queue.get()\n"
+           "            if error is not None:\n                raise error\n            if item is finished:\n"
+           "                running -= 1\n            else:\n                yield item\n"),
+
     Mutant(LESSON_04, "bounded_map", "has no bound",
-           "        async with semaphore:\n            return await func(item)\n",
-           "        return await func(item)\n"),
+           "            started.append(asyncio.create_task(func(item)))\n            if len(started) == limit:\n"
+           "                yield await started.popleft()\n",
+           "            started.append(asyncio.create_task(func(item)))\n"),
     Mutant(LESSON_04, "bounded_map", "calls one at a time",
-           "    return list(await asyncio.gather(*(call(item) for item in items)))\n",
-           "    return [await call(item) for item in items]\n"),
+           "            started.append(asyncio.create_task(func(item)))\n            if len(started) == limit:\n"
+           "                yield await started.popleft()\n",
+           "            yield await func(item)\n"),
+    Mutant(LESSON_04, "bounded_map", "bounds with a Semaphore over the whole source",
+           "        async for item in source:\n            started.append(asyncio.create_task(func(item)))\n"
+           "            if len(started) == limit:\n                yield await started.popleft()\n",
+           "        semaphore = asyncio.Semaphore(limit)\n\n        async def call(item):\n"
+           "            async with semaphore:\n                return await func(item)\n\n"
+           "        started.extend([asyncio.create_task(call(item)) async for item in source])\n"),
     Mutant(LESSON_04, "bounded_map", "waits for each batch of limit calls",
-           "    return list(await asyncio.gather(*(call(item) for item in items)))\n",
-           "    results = []\n    for first in range(0, len(items), limit):\n"
-           "        results += await asyncio.gather(*(func(item) for item in items[first:first + limit]))\n"
-           "    return results\n"),
+           "            started.append(asyncio.create_task(func(item)))\n            if len(started) == limit:\n"
+           "                yield await started.popleft()\n",
+           "            started.append(asyncio.create_task(func(item)))\n            if len(started) == limit:\n"
+           "                for result in await asyncio.gather(*started):\n                    yield result\n"
+           "                started.clear()\n"),
+    Mutant(LESSON_04, "bounded_map", "takes the next item before there is room for it",
+           "            started.append(asyncio.create_task(func(item)))\n            if len(started) == limit:\n"
+           "                yield await started.popleft()\n",
+           "            if len(started) == limit:\n                yield await started.popleft()\n"
+           "            started.append(asyncio.create_task(func(item)))\n"),
+    Mutant(LESSON_04, "bounded_map", "leaves the calls running when it stops",
+           "        for task in started:\n            task.cancel()\n        await asyncio.gather(*started, return_exceptions=True)\n",
+           "        pass\n"),
 
     Mutant(LESSON_04, "pipeline", "uses an unbounded queue",
            "asyncio.Queue(maxsize)",
@@ -361,6 +422,15 @@ MUTANTS += [
     Mutant(LESSON_04, "pipeline", "forgets the sentinel",
            "        await queue.put(done)\n",
            ""),
+    Mutant(LESSON_04, "pipeline", "makes the queue one item longer",
+           "asyncio.Queue(maxsize)",
+           "asyncio.Queue(maxsize + 1)"),
+    Mutant(LESSON_04, "pipeline", "uses None as the sentinel",
+           "    done = object()\n",
+           "    done = None\n"),
+    Mutant(LESSON_04, "pipeline", "reads the whole source first",
+           "        async for item in source:\n",
+           "        for item in [item async for item in source]:\n"),
     Mutant(LESSON_04, "pipeline", "produces everything before consuming",
            "    async with asyncio.TaskGroup() as group:\n        group.create_task(produce())\n"
            "        group.create_task(consume())\n",
