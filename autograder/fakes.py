@@ -231,10 +231,48 @@ class ThreadProbe:
         self.on_loop_thread: list[bool] = []
 
     def __call__(self, item: Any) -> Any:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            self.on_loop_thread.append(False)
-        else:
-            self.on_loop_thread.append(True)
+        self.on_loop_thread.append(_on_loop_thread())
         return self.function(item)
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            "this ThreadProbe cannot be sent to another process: it records which thread ran "
+            "it, in a list that another process could not update, so it cannot be pickled. "
+            "It stands for a blocking call: run it in a worker thread with asyncio.to_thread."
+        )
+
+
+def _on_loop_thread() -> bool:
+    """Whether the caller runs on a thread with a running event loop (the loop's own thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+class BlockingRows:
+    """A plain iterator over ``rows``, standing for a synchronous database cursor.
+
+    ``on_loop_thread`` gets, for every ``next()`` call (the last one, which raises
+    ``StopIteration``, included), whether it ran on the event loop's thread. With
+    ``fail_at=n``, the call for row ``n`` (counting from 0) raises ``OSError``.
+    """
+
+    def __init__(self, rows: Sequence[Any], *, fail_at: int | None = None) -> None:
+        self._rows = list(rows)
+        self._fail_at = fail_at
+        self._position = 0
+        self.on_loop_thread: list[bool] = []
+
+    def __iter__(self) -> BlockingRows:
+        return self
+
+    def __next__(self) -> Any:
+        self.on_loop_thread.append(_on_loop_thread())
+        if self._position == self._fail_at:
+            raise OSError("the database connection was lost")
+        if self._position == len(self._rows):
+            raise StopIteration
+        self._position += 1
+        return self._rows[self._position - 1]

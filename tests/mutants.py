@@ -440,16 +440,52 @@ MUTANTS += [
 LESSON_05 = "05-patterns-and-performance"
 
 MUTANTS += [
+    Mutant(LESSON_05, "in_thread", "iterates on the loop's thread",
+           "    iterator = iter(iterable)\n    exhausted = object()\n"
+           "    while (item := await asyncio.to_thread(next, iterator, exhausted)) is not exhausted:\n        yield item\n",
+           "    for item in iterable:\n        yield item\n"),
+    Mutant(LESSON_05, "in_thread", "waits for StopIteration from the thread",
+           "    exhausted = object()\n"
+           "    while (item := await asyncio.to_thread(next, iterator, exhausted)) is not exhausted:\n        yield item\n",
+           "    while True:\n        try:\n            item = await asyncio.to_thread(next, iterator)\n"
+           "        except StopIteration:\n            return\n        yield item\n"),
+    Mutant(LESSON_05, "in_thread", "reads the whole iterable in one thread call",
+           "    iterator = iter(iterable)\n    exhausted = object()\n"
+           "    while (item := await asyncio.to_thread(next, iterator, exhausted)) is not exhausted:\n        yield item\n",
+           "    for item in await asyncio.to_thread(list, iterable):\n        yield item\n"),
+    Mutant(LESSON_05, "in_thread", "starts the iterable again for every item",
+           "await asyncio.to_thread(next, iterator, exhausted)",
+           "await asyncio.to_thread(next, iter(iterable), exhausted)"),
+    Mutant(LESSON_05, "in_thread", "stops at a falsy item",
+           "    while (item := await asyncio.to_thread(next, iterator, exhausted)) is not exhausted:\n",
+           "    while item := await asyncio.to_thread(next, iterator, None):\n"),
+    Mutant(LESSON_05, "in_thread", "hides the iterator's error",
+           "    while (item := await asyncio.to_thread(next, iterator, exhausted)) is not exhausted:\n        yield item\n",
+           "    while True:\n        try:\n            item = await asyncio.to_thread(next, iterator, exhausted)\n"
+           "        except Exception:\n            return\n        if item is exhausted:\n            return\n        yield item\n"),
+
     Mutant(LESSON_05, "run_pipeline", "scores on the event loop",
-           "return await asyncio.to_thread(score, enriched)",
-           "return score(enriched)"),
-    Mutant(LESSON_05, "run_pipeline", "has no bound on enrich",
-           "        async with semaphore:\n            enriched = await enrich(item)\n",
-           "        enriched = await enrich(item)\n"),
+           "        return await asyncio.to_thread(score, enriched)\n",
+           "        return score(enriched)\n"),
+    Mutant(LESSON_05, "run_pipeline", "has no bound on the transform",
+           "                started.append(asyncio.create_task(process(item)))\n"
+           "                if len(started) == limit:\n                    yield await started.popleft()\n",
+           "                started.append(asyncio.create_task(process(item)))\n"),
     Mutant(LESSON_05, "run_pipeline", "processes one item at a time",
-           "tasks.append(asyncio.create_task(process(item)))",
-           "tasks.append(asyncio.create_task(asyncio.sleep(0, await process(item))))"),
+           "                if len(started) == limit:\n",
+           "                if started:\n"),
     Mutant(LESSON_05, "run_pipeline", "lets the work run on after a failure",
-           "        for task in tasks:\n            task.cancel()\n",
+           "            for task in started:\n                task.cancel()\n"
+           "            await asyncio.gather(*started, return_exceptions=True)\n",
+           "            pass\n"),
+    Mutant(LESSON_05, "run_pipeline", "reads every page before the first item",
+           "        cursor = None\n        while True:\n            page = await api.fetch(cursor)\n"
+           "            for item in page.items:\n                yield item\n"
+           "            if page.next_cursor is None:\n                return\n            cursor = page.next_cursor\n",
+           "        pages = [await api.fetch(None)]\n        while pages[-1].next_cursor is not None:\n"
+           "            pages.append(await api.fetch(pages[-1].next_cursor))\n"
+           "        for page in pages:\n            for item in page.items:\n                yield item\n"),
+    Mutant(LESSON_05, "run_pipeline", "drops the last short batch",
+           "        if batch:\n            yield batch\n",
            ""),
 ]
