@@ -464,6 +464,23 @@ MUTANTS += [
            "    while True:\n        try:\n            item = await asyncio.to_thread(next, iterator, exhausted)\n"
            "        except Exception:\n            return\n        if item is exhausted:\n            return\n        yield item\n"),
 
+    Mutant(LESSON_05, "throttle", "waits the whole interval every time",
+           "            wait = last + interval - loop.time()\n            if wait > 0:\n                await asyncio.sleep(wait)\n",
+           "            await asyncio.sleep(interval)\n"),
+    Mutant(LESSON_05, "throttle", "waits before the first item too",
+           "        if last is not None:\n            wait = last + interval - loop.time()\n",
+           "        if True:\n            wait = (last if last is not None else loop.time()) + interval - loop.time()\n"),
+    Mutant(LESSON_05, "throttle", "sleeps after yielding",
+           "        if last is not None:\n            wait = last + interval - loop.time()\n            if wait > 0:\n"
+           "                await asyncio.sleep(wait)\n        last = loop.time()\n        yield item\n",
+           "        yield item\n        await asyncio.sleep(interval)\n"),
+    Mutant(LESSON_05, "throttle", "counts the interval from when the consumer asks again",
+           "        last = loop.time()\n        yield item\n",
+           "        yield item\n        last = loop.time()\n"),
+    Mutant(LESSON_05, "throttle", "reads the time from the wall clock",
+           "    loop = asyncio.get_running_loop()\n",
+           "    import time\n\n    class loop:\n        time = time.monotonic\n\n"),
+
     Mutant(LESSON_05, "run_pipeline", "scores on the event loop",
            "        return await asyncio.to_thread(score, enriched)\n",
            "        return score(enriched)\n"),
