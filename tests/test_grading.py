@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 
 import nbformat
 import pytest
 
 from autograder.cells import exercises, is_answer, is_test, nbgrader_meta
+from autograder.checks import ExerciseFailure, exercise
 from autograder.course import Course
 from autograder.release import release_differences
 from tests.classroom import Classroom, answer_from_solution
@@ -160,3 +162,21 @@ def test_mutants_need_no_review() -> None:
         if review_flags(source):
             flagged[mutant.id] = review_flags(source)
     assert not flagged, flagged
+
+
+@pytest.mark.parametrize("error, clue", [
+    (BaseExceptionGroup("group", [GeneratorExit()]), "GeneratorExit is what `aclose()` raises"),
+    (ExceptionGroup("group", [KeyError("k")]), "A TaskGroup collects the errors of its tasks"),
+    (asyncio.CancelledError(), "although the test cancelled nothing"),
+    (GeneratorExit(), "a GeneratorExit reached the test"),
+], ids=["GeneratorExit in a group", "ExceptionGroup", "CancelledError", "GeneratorExit"])
+def test_exercise_explains_asyncio_errors_in_plain_words(error: BaseException, clue: str) -> None:
+    """And leaves no exception group in the failure's context, which IPython would not show as an error."""
+    async def failing_test_cell() -> None:
+        async with exercise("demo"):
+            raise error
+
+    with pytest.raises(ExerciseFailure) as failure:
+        asyncio.run(failing_test_cell())
+    assert clue in str(failure.value)
+    assert failure.value.__context__ is None
