@@ -169,6 +169,51 @@ TYPE_ERROR_HINTS = [
 ]
 
 
+#: What the usual ways to break asyncio's own machinery look like from a test, in plain words.
+CANCELLED_HINT = (
+    "a CancelledError reached the test, although the test cancelled nothing. asyncio "
+    "cancels a task to stop it: asyncio.timeout does it when its time is up, a TaskGroup "
+    "when one of its tasks fails. If such a block in a generator contains a `yield`, the "
+    "cancellation lands in the consumer's code (here, the test) instead of yours: keep "
+    "every `yield` outside `asyncio.timeout` and `TaskGroup` blocks."
+)
+GENERATOR_EXIT_HINT = (
+    "GeneratorExit is what `aclose()` raises inside a generator paused at a `yield`, to "
+    "make it finish. The generator must let it go on: no `yield` in a `finally` or an "
+    "`except` that catches it, and no `yield` inside a TaskGroup block (the group takes "
+    "the GeneratorExit for a failure of its own and wraps it in a BaseExceptionGroup)."
+)
+GROUP_HINT = (
+    "A TaskGroup collects the errors of its tasks into an exception group, but this "
+    "exercise must raise the error itself. Catch the group with `except* SomeError as group:` "
+    "and raise `group.exceptions[0]`, or let the error out of a task in another way."
+)
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    """The exceptions inside an exception group, however deeply nested."""
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
+
+
+def explain_asyncio_error(name: str, error: BaseException) -> str | None:
+    """A plain-words message for a cancellation, a GeneratorExit or an exception group, else None."""
+    if isinstance(error, BaseExceptionGroup):
+        leaves = _leaves(error)
+        listed = ", ".join(map(repr, leaves))
+        if any(isinstance(leaf, GeneratorExit) for leaf in leaves):
+            return f"{name} raised {type(error).__name__} holding {listed}. {GENERATOR_EXIT_HINT}"
+        return f"{name} raised {type(error).__name__} holding {listed}. {GROUP_HINT}"
+    if isinstance(error, asyncio.CancelledError):
+        return f"{name}: {CANCELLED_HINT}"
+    if isinstance(error, GeneratorExit):
+        return f"{name}: a GeneratorExit reached the test. {GENERATOR_EXIT_HINT}"
+    if isinstance(error, RuntimeError) and "ignored GeneratorExit" in str(error):
+        return f"{name}: {error}. {GENERATOR_EXIT_HINT}"
+    return None
+
+
 class exercise:
     """``async with exercise("name"):`` wraps one exercise's test code.
 
@@ -178,6 +223,8 @@ class exercise:
     - a stub that still raises ``NotImplementedError`` names the function to write;
     - a ``TypeError`` of the iteration protocol (a coroutine where an iterator belongs,
       ``anext()`` on an iterable) gets the usual cause and its fix;
+    - a ``CancelledError`` that nobody asked for, a ``GeneratorExit`` and an exception
+      group from a ``TaskGroup`` are explained, with the usual mistake behind each;
     - code that waits forever fails after ``time_limit`` virtual seconds, which
       takes no real time, instead of freezing the kernel;
     - code that never lets the loop run (``while True:`` without ``await``) is
@@ -214,11 +261,31 @@ class exercise:
             ) from None
         if isinstance(error, NotImplementedError):
             raise ExerciseFailure(not_written_yet(_raising_function(error))) from None
+        explained = None if error is None else explain_asyncio_error(self.name, error)
+        if explained is not None:
+            task = asyncio.current_task()
+            if isinstance(error, asyncio.CancelledError) and task is not None and task.cancelling():
+                task.uncancel()
+            _raise_without_context(ExerciseFailure(explained))
         if isinstance(error, TypeError):
             hint = next((hint for clue, hint in TYPE_ERROR_HINTS if clue in str(error)), None)
             if hint is not None:
                 raise ExerciseFailure(f"{self.name}: {error}. {hint}") from error
         return False
+
+
+def _raise_without_context(failure: ExerciseFailure) -> None:
+    """Raise ``failure`` with no ``__context__``, even while an exception group is handled.
+
+    IPython (9.x) shows an exception whose ``__context__`` chain holds an exception
+    group with ``traceback.print_exc()`` on stderr instead of as an error output, so
+    nbgrader would score the failed test cell as passed.
+    """
+    try:
+        raise failure
+    finally:
+        failure.__context__ = None
+        failure.__suppress_context__ = True
 
 
 def _raising_function(error: BaseException) -> str:

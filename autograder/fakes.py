@@ -26,14 +26,16 @@ class PagedAPI:
 
     ``await api.fetch(None)`` returns the first page; each page's ``next_cursor`` is
     the argument that fetches the one after it. Every call is recorded in
-    ``api.requests`` and takes ``latency`` seconds of loop time.
+    ``api.requests`` and takes ``latency`` seconds of loop time. With ``fail_on=n``,
+    the n-th call (counting from 1) raises ``ConnectionError`` instead.
     """
 
-    def __init__(self, pages: Sequence[Sequence[Any]], *, latency: float = 0.5) -> None:
+    def __init__(self, pages: Sequence[Sequence[Any]], *, latency: float = 0.5, fail_on: int | None = None) -> None:
         if not pages:
             raise ValueError("a PagedAPI needs at least one page (it may be empty)")
         self._pages = [tuple(items) for items in pages]
         self.latency = latency
+        self.fail_on = fail_on
         self.requests: list[str | None] = []
 
     def cursor_of(self, index: int) -> str | None:
@@ -44,6 +46,8 @@ class PagedAPI:
         """Return the page that ``cursor`` points at, after ``latency`` seconds."""
         self.requests.append(cursor)
         await asyncio.sleep(self.latency)
+        if len(self.requests) == self.fail_on:
+            raise ConnectionError("the API did not answer")
         for index, items in enumerate(self._pages):
             if self.cursor_of(index) == cursor:
                 last = index == len(self._pages) - 1
@@ -87,23 +91,46 @@ class TransientError(Exception):
     """A failure that may go away if you try again (a timeout, a "503 Service Unavailable")."""
 
 
-class FlakyService:
-    """A fake service whose ``call()`` raises ``failures`` one by one, then returns ``result``.
+class FlakyFeed:
+    """A fake feed of ``items`` whose streams break with ``TransientError`` at given positions.
 
-    ``calls`` records the loop time of every call, so a test can check the waits between them.
+    ``feed.open(start)`` returns an async generator over ``items[start:]``, one item per
+    ``delay`` seconds. Before it hands out the item at a position listed in ``fail_at``,
+    it raises ``TransientError`` instead, once per listed position (the next stream
+    gets past it). With ``fatal_at=n``, the item at position ``n`` raises ``KeyError``
+    every time. ``opened`` records the start of every stream, and ``open_streams``
+    counts the streams not finished or closed yet.
     """
 
-    def __init__(self, failures: Sequence[BaseException], result: Any = "ok") -> None:
-        self.failures = list(failures)
-        self.result = result
-        self.calls: list[float] = []
+    def __init__(self, items: Sequence[Any], *, fail_at: Sequence[int] = (), fatal_at: int | None = None,
+                 delay: float = 0.1) -> None:
+        self._items = list(items)
+        self._failures = list(fail_at)
+        self._fatal_at = fatal_at
+        self.delay = delay
+        self.opened: list[int] = []
+        self.open_streams = 0
 
-    async def call(self) -> Any:
-        self.calls.append(asyncio.get_running_loop().time())
-        await asyncio.sleep(0)
-        if len(self.calls) <= len(self.failures):
-            raise self.failures[len(self.calls) - 1]
-        return self.result
+    def open(self, start: int) -> AsyncIterator[Any]:
+        self.opened.append(start)
+        return self._stream(start)
+
+    async def _stream(self, start: int) -> AsyncIterator[Any]:
+        self.open_streams += 1
+        try:
+            for position in range(start, len(self._items)):
+                await asyncio.sleep(self.delay)
+                if position in self._failures:
+                    self._failures.remove(position)
+                    raise TransientError(f"the stream broke before item {position}")
+                if position == self._fatal_at:
+                    raise KeyError(f"item {position} does not exist")
+                yield self._items[position]
+        finally:
+            self.open_streams -= 1
+
+    def __repr__(self) -> str:
+        return f"FlakyFeed({self._items!r})"
 
 
 class Connection:
@@ -204,10 +231,48 @@ class ThreadProbe:
         self.on_loop_thread: list[bool] = []
 
     def __call__(self, item: Any) -> Any:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            self.on_loop_thread.append(False)
-        else:
-            self.on_loop_thread.append(True)
+        self.on_loop_thread.append(_on_loop_thread())
         return self.function(item)
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            "this ThreadProbe cannot be sent to another process: it records which thread ran "
+            "it, in a list that another process could not update, so it cannot be pickled. "
+            "It stands for a blocking call: run it in a worker thread with asyncio.to_thread."
+        )
+
+
+def _on_loop_thread() -> bool:
+    """Whether the caller runs on a thread with a running event loop (the loop's own thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+class BlockingRows:
+    """A plain iterator over ``rows``, standing for a synchronous database cursor.
+
+    ``on_loop_thread`` gets, for every ``next()`` call (the last one, which raises
+    ``StopIteration``, included), whether it ran on the event loop's thread. With
+    ``fail_at=n``, the call for row ``n`` (counting from 0) raises ``OSError``.
+    """
+
+    def __init__(self, rows: Sequence[Any], *, fail_at: int | None = None) -> None:
+        self._rows = list(rows)
+        self._fail_at = fail_at
+        self._position = 0
+        self.on_loop_thread: list[bool] = []
+
+    def __iter__(self) -> BlockingRows:
+        return self
+
+    def __next__(self) -> Any:
+        self.on_loop_thread.append(_on_loop_thread())
+        if self._position == self._fail_at:
+            raise OSError("the database connection was lost")
+        if self._position == len(self._rows):
+            raise StopIteration
+        self._position += 1
+        return self._rows[self._position - 1]
