@@ -86,9 +86,11 @@ def main() -> None:
             "autograde", args.lesson, f"--Execute.timeout={CELL_TIMEOUT}", course=stock, check=False))
         stock_feedback = timed("stock generate_feedback", lambda: run_nbgrader(
             "generate_feedback", args.lesson, course=stock, check=False))
+        started = time.monotonic()
         ours: subprocess.CompletedProcess = subprocess.run(
             [sys.executable, "-m", "autograder.grade", args.lesson, "--cell-timeout", str(CELL_TIMEOUT)],
             cwd=ours_dir, check=True, capture_output=True, text=True)
+        our_command = time.monotonic() - started
         phases = {line.split(" s  ")[1]: float(line.split(" s  ")[0]) for line in ours.stderr.splitlines() if " s  " in line}
         our_grading = phases["scored by nbgrader autograde"]
         our_total = phases["feedback by nbgrader generate_feedback"]
@@ -96,6 +98,8 @@ def main() -> None:
         print(f"{'autograder.grade, +feedback':28} {our_total:7.1f} s")
         print(f"throughput ratio, grading     {stock_grading / our_grading:7.1f}x")
         print(f"throughput ratio, +feedback   {(stock_grading + stock_feedback) / our_total:7.1f}x")
+        print(f"{'autograder.grade, whole':28} {our_command:7.1f} s  (start-up, sandbox check and reports included)")
+        print(f"throughput ratio, whole       {(stock_grading + stock_feedback) / our_command:7.1f}x")
         print(f"per submission: stock {stock_grading / len(students):.2f} s, ours {our_grading / len(students):.2f} s "
               f"(grading only)")
         stock_scores, our_scores = scores(stock, args.lesson, students), scores(ours_dir, args.lesson, students)
