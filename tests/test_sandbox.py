@@ -390,3 +390,14 @@ def test_every_solution_passes_its_tests_in_the_sandbox(lesson: str) -> None:
     failing = [nbgrader_meta(cell).get("grade_id") for index, cell in enumerate(cells)
                if is_test(cell) and errors(execution.results[index])]
     assert failing == [] and execution.problems == []
+
+
+def test_a_replay_after_a_crash_does_not_hang_again() -> None:
+    """A cell stopped at its limit is left out when the cells before a later crash run again."""
+    limits = Limits(cell_timeout=3)
+    started = time.monotonic()
+    execution = run("import asyncio\nawait asyncio.Event().wait()", "x = 1", "import os\nos._exit(1)", "print(x)",
+                    limits=limits)
+    elapsed = time.monotonic() - started
+    assert printed(execution.results[3]) == "1\n"
+    assert elapsed < 2 * limits.cell_timeout - 0.5, elapsed

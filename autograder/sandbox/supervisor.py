@@ -120,6 +120,7 @@ def execute_cells(sources: list[str], limits: Limits, *, files: dict[str, str] |
                 for index, result in run.results(sources, start, skipped, seconds):
                     execution.results[index] = result
                     if any(o.get("ename") == "CellTimeoutError" for o in result.outputs):
+                        skipped.add(index)  # interrupted; a replay after a later crash would only hang again
                         execution.problems.append(
                             f"code cell {index + 1} ran past {limits.cell_timeout:g} s and was stopped")
             start = len(sources)
