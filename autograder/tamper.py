@@ -14,7 +14,8 @@ up as the ``get_ipython()`` calls they are), and reports each line that:
   ``globals``, ``vars``, ``locals``, ``breakpoint``, ``builtins`` or ``__builtins__``,
   or IPython's input and output history (``In``, ``Out``, ``_ih``, ``_i3``, ...);
 - calls ``setattr`` or ``delattr``, or ``getattr``/``hasattr`` with a name that is
-  computed or would be flagged as an attribute;
+  computed or would be flagged as an attribute; uses ``operator.attrgetter`` or
+  ``methodcaller``; holds a string naming such an attribute (``"events.sys.modules"``);
 - assigns to (or deletes) an attribute of a module it imported, or of anything the
   notebook imported from ``autograder`` (the test helpers and fakes), or any dunder
   attribute (protocol methods are defined with ``def``, not assigned): monkeypatching;
@@ -44,7 +45,7 @@ ALLOWED_MODULES = frozenset({
 #: Names that reach the interpreter or the notebook machinery.
 FORBIDDEN_NAMES = frozenset({
     "get_ipython", "exec", "eval", "compile", "__import__", "open", "globals", "vars", "locals", "breakpoint",
-    "builtins", "__builtins__", "__loader__", "__spec__", "exit", "quit",
+    "builtins", "__builtins__", "__loader__", "__spec__", "exit", "quit", "attrgetter", "methodcaller",
     "In", "Out", "_ih", "_oh", "_dh", "_i", "_ii", "_iii",
 })
 #: Dunder attributes an exercise may define or use: the protocols the course teaches.
@@ -60,7 +61,7 @@ FORBIDDEN_ATTRIBUTES = frozenset({
     "cr_frame", "gi_code", "ag_code", "cr_code", "co_code", "modules", "getmodule", "currentframe",
     "getouterframes", "_getframe", "system", "popen", "_ip", "shell", "_showtraceback", "showtraceback",
     "set_custom_exc", "custom_exceptions", "CustomTB", "InteractiveTB", "run_cell", "run_cell_async", "run_code",
-    "user_ns", "user_global_ns", "display_pub", "displayhook", "history_manager",
+    "user_ns", "user_global_ns", "display_pub", "displayhook", "history_manager", "attrgetter", "methodcaller",
 })
 #: Modules no answer needs, which other modules hold as attributes (``asyncio.events.sys``, ``threading._os``).
 MODULES_AS_ATTRIBUTES = frozenset({
@@ -117,6 +118,8 @@ def _reason(node: ast.AST, modules: set[str]) -> str | None:
             return f"uses the attribute {node.attr}"
         if node.attr.startswith("_") and not _is_protocol(node.attr) and _root(node) in modules:
             return f"uses {node.attr}, private to a module"
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and _names_forbidden_path(node.value):
+        return "names a forbidden attribute in a string"
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         if node.func.id in WRITING:
             return f"calls {node.func.id}"
@@ -125,6 +128,12 @@ def _reason(node: ast.AST, modules: set[str]) -> str | None:
         if node.func.id in READING and not plain:
             return f"calls {node.func.id} with a computed or forbidden name"
     return None
+
+
+def _names_forbidden_path(text: str) -> bool:
+    """A string such as ``"events.sys.modules"`` or ``"__globals__"``: an attribute path for reflection."""
+    return len(text) < 200 and any(
+        re.fullmatch(r"[A-Za-z_]\w*", part) and _forbidden_attribute(part) for part in text.split("."))
 
 
 def _forbidden_attribute(name: str) -> bool:

@@ -401,3 +401,20 @@ def test_a_replay_after_a_crash_does_not_hang_again() -> None:
     elapsed = time.monotonic() - started
     assert printed(execution.results[3]) == "1\n"
     assert elapsed < 2 * limits.cell_timeout - 0.5, elapsed
+
+
+def test_an_honest_flood_of_printing_is_cut_not_called_a_forgery() -> None:
+    """Non-ASCII text, much of it, in many small prints: capped and on time, never a broken channel."""
+    execution = run('print("start 🎉")\nfor i in range(40_000):\n    print(i, "abcdef")', 'print("😀" * 300_000)',
+                    "print('after')", limits=Limits(cell_timeout=5))
+    assert execution.review == [] and execution.problems == []
+    assert all(printed(execution.results[i]).endswith("[output cut: over the size limit]\n") for i in (0, 1))
+    assert printed(execution.results[2]) == "after\n"
+
+
+def test_a_tests_own_time_limit_leaves_the_cells_limit_in_force() -> None:
+    """After `async with exercise(...)`, the rest of the cell is still stopped at the cell's limit."""
+    execution = run("from autograder.checks import exercise\nasync with exercise('x'):\n    pass\nwhile True:\n    pass",
+                    "print('after')")
+    assert execution.results[0].outputs[-1]["evalue"] == "the cell ran longer than 2 s and was stopped"
+    assert printed(execution.results[1]) == "after\n"

@@ -86,6 +86,12 @@ def test_no_mutant_is_flagged(mutant) -> None:
     "getattr(obj, 'modules')",
     "exit._ip.showtraceback = None",
     "quit._ip",
+    # the reviewer's: reflection through operator, and attribute paths in strings
+    "import asyncio, operator\nrunner = operator.attrgetter('events.sys.modules')(asyncio)['autograder.sandbox.runner']",
+    "from operator import attrgetter as get\nget('__dict__')(module).update(send=None)",
+    "import operator\noperator.attrgetter('__glo' + 'bals__')(now).update(same=None)",
+    "import operator\nf = operator.methodcaller('update', same=None)",
+    "path = 'events.sys.modules'",
     "from .secret import x",
 ])
 def test_cheats_are_flagged(cheat: str) -> None:

@@ -25,23 +25,23 @@ class Capture:
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self.outputs: list[dict[str, Any]] = []
-        self.used = 0
+        self.begin()
 
     def begin(self) -> None:
-        self.outputs, self.used = [], 0
+        self.outputs: list[dict[str, Any]] = []
+        self.used, self.cut = 0, False
 
     def write(self, name: str, text: str) -> None:
-        if self.used >= self.max_bytes:
+        if self.cut or not text:
             return
         room = self.max_bytes - self.used
-        self.used += len(text)
         if len(text) > room:
-            text = text[:room] + CUT
+            text, self.cut = text[:room] + CUT, True
+        self.used += len(text)
         if self.outputs and self.outputs[-1]["output_type"] == "stream" and self.outputs[-1]["name"] == name:
-            self.outputs[-1]["text"] += text
+            self.outputs[-1]["text"].append(text)  # joined once, in finished(): += on a long text is quadratic
         else:
-            self.outputs.append({"output_type": "stream", "name": name, "text": text})
+            self.outputs.append({"output_type": "stream", "name": name, "text": [text]})
 
     def add(self, output: dict[str, Any]) -> None:
         """A rich output (display data, a result), replaced by a note when it does not fit."""
@@ -66,6 +66,11 @@ class Capture:
 
     def has_error(self) -> bool:
         return any(output["output_type"] == "error" for output in self.outputs)
+
+    def finished(self) -> list[dict[str, Any]]:
+        """The cell's outputs in nbformat's shape."""
+        return [{**output, "text": "".join(output["text"])} if output["output_type"] == "stream" else output
+                for output in self.outputs]
 
 
 class Stream:

@@ -61,7 +61,8 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
 
 
 def frame(message: dict[str, Any]) -> bytes:
-    payload = json.dumps(message, default=_plain).encode()
+    # UTF-8 as it is (an emoji is 4 bytes, not a 12-byte escape); a lone surrogate becomes "?".
+    payload = json.dumps(message, default=_plain, ensure_ascii=False).encode("utf-8", "replace")
     return _HEADER.pack(len(payload)) + payload
 
 

@@ -65,7 +65,7 @@ def run_submission(request_fd: int, channel: int, shell: InteractiveShell) -> No
         result, timed_out = run_cell(shell, loop, cell["source"], cell_timeout)
         forget_source(shell)
         judge(capture, result, timed_out, cell_timeout)
-        send(channel, {"cell": cell["cell"], "execution_count": shell.execution_count - 1, "outputs": capture.outputs})
+        send(channel, {"cell": cell["cell"], "execution_count": shell.execution_count - 1, "outputs": capture.finished()})
 
 
 def forget_source(shell: InteractiveShell) -> None:
