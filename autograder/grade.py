@@ -6,7 +6,7 @@
 Steps: collect (nbgrader's ``zip_collect`` for an LMS zip); inspect each submission
 (missing, renamed or malformed notebook, deleted or edited test cells) and read what
 the student wrote for code that reaches for the grading machinery (``autograder.tamper``);
-execute every submission in its own bubblewrap sandbox, in parallel; ``nbgrader
+execute every submission in a bubblewrap sandbox (a fresh fork of a warm process each), in parallel; ``nbgrader
 autograde`` with the sandbox in place of its kernel (so the gradebook, checksums and
 formgrader are nbgrader's own); ``nbgrader generate_feedback`` without the hidden
 tests; then a grades CSV, a summary with pass rates (table and PNG), a report page per

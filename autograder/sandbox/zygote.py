@@ -25,7 +25,6 @@ import signal
 import socket
 import stat
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -142,7 +141,3 @@ def _sweep_loosely(child: int, workdir: str) -> bool:
     _reap()
     shutil.rmtree(workdir, ignore_errors=True)
     return True
-
-
-if __name__ == "__main__":
-    main(int(sys.argv[1]), "--contained" in sys.argv[2:])
