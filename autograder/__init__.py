@@ -4,12 +4,15 @@ What the notebooks import: ``autograder.checks`` (assertions with messages a stu
 can act on), ``autograder.clock`` (the virtual clock), ``autograder.fakes`` (slow
 services to iterate over), ``autograder.progress`` (the progress table).
 
-What teachers run: ``autograder.grade`` (a lesson for a whole class), which runs each
-submission in ``autograder.sandbox`` (bubblewrap around a warm zygote), reads it with
-``autograder.tamper`` (code that reaches for the grading machinery), and hands nbgrader
-``autograder.nbgrader_execute`` and ``autograder.feedback`` in place of its kernel and
-of its feedback's hidden tests; ``autograder.report`` writes what it found (its pages with
-``autograder.report_html``, the LMS grade files with ``autograder.exports``).
+What teachers run: ``autograder.grade`` (a lesson for a whole class). It grades each
+submission from end to end in a warm worker process (``autograder.workers``,
+``autograder.grading``): runs it in ``autograder.sandbox`` (bubblewrap around a warm
+zygote), reads it with ``autograder.tamper`` (code that reaches for the grading
+machinery), scores it with nbgrader's own preprocessors and gradebook, and writes
+nbgrader's feedback page without the hidden tests (``autograder.feedback``);
+``autograder.report`` writes what it found (its pages with ``autograder.report_html``,
+its pictures with ``autograder.report_plots``, the LMS grade files with
+``autograder.exports``).
 
 What course authors run: ``autograder.release`` and ``autograder.outputs``.
 """

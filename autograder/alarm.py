@@ -59,6 +59,8 @@ class RealTimeLimit:
                 signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
 
     def _on_alarm(self, signum: int, frame: FrameType | None) -> None:
+        if self._outer and self._outer < self.seconds and callable(self._previous):
+            return self._previous(signum, frame)  # the outer limit's time ran out, not this one's
         self.expired = True
         if self._task is None or _running_task() is self._task:
             raise RealTimeUp

@@ -3,16 +3,18 @@
     python -m autograder.grade 01-async-iterator-protocol            # submitted/<student>/<lesson>/
     python -m autograder.grade 01-async-iterator-protocol --zip class.zip
 
-Steps: collect (nbgrader's ``zip_collect`` for an LMS zip); inspect each submission
-(missing, renamed or malformed notebook, deleted or edited test cells) and read what
-the student wrote for code that reaches for the grading machinery (``autograder.tamper``);
-execute every submission in a bubblewrap sandbox (a fresh fork of a warm process each), in parallel; ``nbgrader
-autograde`` with the sandbox in place of its kernel (so the gradebook, checksums and
-formgrader are nbgrader's own); ``nbgrader generate_feedback`` without the hidden
-tests; then a grades CSV, a summary with pass rates (table and PNG), a report page per
-student, and the list of every problem met and every submission that needs review
-(``autograder.report``), and, with ``--export canvas`` or ``--export moodle``, a grade
-import file for that LMS.
+Steps: collect (nbgrader's ``zip_collect`` for an LMS zip); register the lesson in the
+gradebook when it is not there yet (nbgrader's ``GenerateAssignment``); then grade
+every submission in ``--jobs`` warm worker processes (``autograder.workers``), each
+student from end to end in one go (``autograder.grading``): inspect it (missing,
+renamed or malformed notebook, deleted or edited test cells), read what the student
+wrote for code that reaches for the grading machinery (``autograder.tamper``), execute
+it in a bubblewrap sandbox (a fresh fork of a warm process), score it with nbgrader's
+own preprocessors into nbgrader's gradebook, and write nbgrader's feedback page without
+the hidden tests. Last, a grades CSV, a summary with pass rates (table and PNG), a
+report page per student, and the list of every problem met and every submission that
+needs review (``autograder.report``), and, with ``--export canvas`` or ``--export
+moodle``, a grade import file for that LMS.
 
 Without a working ``bwrap`` it refuses to run students' code, unless told
 ``--no-sandbox``.
@@ -25,87 +27,29 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-from nbformat import NotebookNode
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import (
-    CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells, OverwriteKernelspec,
-)
+from nbgrader.converters import GenerateAssignment
+from nbgrader.coursedir import CourseDirectory
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder.cells import is_test, nbgrader_meta
 from autograder.course import CONFIG_FILE, Course
 from autograder.exports import EXPORTS
+from autograder.grading import LessonGrader
 from autograder.nbgrader_cli import run_nbgrader
-from autograder.nbgrader_execute import execution_key, code_sources
 from autograder.report import write_reports
-from autograder.sandbox import Limits, execute_cells, submission_files
+from autograder.sandbox import Limits, close_sandboxes
 from autograder.sandbox.bwrap import bwrap_problem
-from autograder.tamper import review_reasons
+from autograder.workers import run_all
 
 #: A zip from an LMS holds ``<student>/<notebook>.ipynb``, unless --zip-pattern says otherwise.
 DEFAULT_ZIP_PATTERN = r".*/(?P<student_id>[^/]+)/(?P<file_id>[^/]+\.ipynb)$"
-SANITIZE = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
-
-
-@dataclass
-class Submission:
-    student: str
-    folder: Path  # submitted/<student>/<lesson>
-    problems: list[str] = field(default_factory=list)
-    review: list[str] = field(default_factory=list)  # why a teacher should read the code
-    notebook: NotebookNode | None = None  # None when missing or unreadable
-
-
-def inspect(submission: Submission, lesson: str, release: NotebookNode) -> None:
-    """Read the notebook and note, by name, everything nbgrader would quietly score as 0."""
-    expected = submission.folder / f"{lesson}.ipynb"
-    others = sorted(p.name for p in submission.folder.glob("*.ipynb") if p != expected)
-    if not expected.is_file():
-        renamed = f"; found {', '.join(others)} (renamed?)" if others else ""
-        submission.problems.append(f"missing notebook {expected.name}{renamed}")
-        return
-    try:
-        notebook = nbformat.read(expected, as_version=4)
-        nbformat.validate(notebook)
-    except Exception as error:  # any unreadable file is reported, never fatal
-        submission.problems.append(f"malformed notebook {expected.name}: {type(error).__name__}: {str(error)[:200]}")
-        return
-    submission.notebook = notebook
-    submitted_tests = {nbgrader_meta(c).get("grade_id"): c.source for c in notebook.cells if is_test(c)}
-    for cell in filter(is_test, release.cells):
-        grade_id = nbgrader_meta(cell)["grade_id"]
-        if grade_id not in submitted_tests:
-            submission.problems.append(f"test cell {grade_id} was deleted (it scores 0)")
-        elif submitted_tests[grade_id] != cell.source:
-            submission.problems.append(f"test cell {grade_id} was edited (nbgrader restores it from the source)")
-
-
-def sanitized(notebook: NotebookNode, lesson: str, student: str, db_url: str, config) -> NotebookNode:
-    """The notebook as nbgrader's autograde will execute it (test cells restored from the source)."""
-    resources = {"nbgrader": {"notebook": lesson, "assignment": lesson, "student": student, "db_url": db_url},
-                 "metadata": {}}
-    for preprocessor in SANITIZE:
-        notebook, resources = preprocessor(config=config).preprocess(notebook, resources)
-    return notebook
-
-
-def execute_one(folder: Path, notebook: NotebookNode, out_dir: Path, limits: Limits, sandboxed: bool) -> None:
-    """Run one submission in its sandbox and store the execution, as JSON, by key."""
-    execution = execute_cells(code_sources(notebook), limits, files=submission_files(folder), sandboxed=sandboxed)
-    (out_dir / f"{execution_key(notebook)}.json").write_text(execution.to_json())
-
-
-def given_sources(course: Course, lesson: str) -> set[str]:
-    """The code cells the course itself provides (both versions): nobody reviews those."""
-    notebooks = [course.student_notebook(lesson), course.solution_notebook(lesson)]
-    return {source for path in notebooks for source in code_sources(nbformat.read(path, as_version=4))}
+#: The steps of grading one submission, as ``LessonGrader.grade`` times them.
+STEPS = ("read", "execute", "score", "feedback")
 
 
 def progress(done: int, total: int, label: str) -> None:
@@ -142,97 +86,65 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
     config = PyFileConfigLoader(CONFIG_FILE, path=str(course.root)).load_config()
     db_url = f"sqlite:///{course.root / 'gradebook.db'}"
     if not _in_gradebook(db_url, lesson):
-        run_nbgrader("generate_assignment", lesson, "--force", course=course.root)
-    release = nbformat.read(course.student_notebook(lesson), as_version=4)
-    phase(started, "registered the lesson in the gradebook")
+        _register(course, lesson, config)
+        phase(started, "registered the lesson in the gradebook")
 
     folders = course.submissions(lesson)
     if not folders:
         raise SystemExit(f"no submissions: expected folders like {course.submitted}/<student>/{lesson}/")
-    submissions = [Submission(folder.parent.name, folder) for folder in folders]
-    work = course.root / ".grading" / lesson
-    graded_at = _load(work.parent / f"{lesson}.graded.json")
-    if not regrade:
-        submissions = [s for s in submissions if graded_at.get(s.student) != _last_change(s.folder)]
-    shutil.rmtree(work, ignore_errors=True)
-    staging, executions = work / "submitted", work / "executions"
-    executions.mkdir(parents=True)
-    for submission in submissions:
-        inspect(submission, lesson, release)
-        target = staging / submission.student / lesson
-        shutil.copytree(submission.folder, target)
-        if submission.notebook is None:  # no notebook at all: nbgrader then scores it as missing, 0
-            for notebook in target.glob("*.ipynb"):
-                notebook.unlink()
+    state = course.root / ".grading"
+    state.mkdir(exist_ok=True)
+    graded_at = _load(state / f"{lesson}.graded.json")
+    students = [folder.parent.name for folder in folders
+                if regrade or graded_at.get(folder.parent.name) != _last_change(folder)]
+    grader = LessonGrader(course, lesson, config, limits, sandboxed)
+    phase(started, f"loaded nbgrader and the feedback templates; grading {len(students)} submissions")
 
-    phase(started, f"inspected and staged {len(submissions)} submissions")
-    runnable = [s for s in submissions if s.notebook is not None]
-    given = given_sources(course, lesson)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {}
-        for s in runnable:
-            try:
-                notebook = sanitized(s.notebook, lesson, s.student, db_url, config)
-            except Exception as error:  # nbgrader will refuse it too; the report says why
-                s.problems.append(f"nbgrader cannot read the notebook's cells: {type(error).__name__}: {error}")
-                continue
-            s.review += review_reasons(code_sources(notebook), given)
-            futures[pool.submit(execute_one, s.folder, notebook, executions, limits, sandboxed)] = s
-        for done, future in enumerate(as_completed(futures), start=1):
-            if future.exception() is not None:  # nbgrader's step then runs the notebook itself
-                futures[future].problems.append(f"the sandbox failed before grading: {future.exception()}")
-            progress(done, len(futures), f"executed {futures[future].student}")
-    phase(started, "executed in the sandbox")
+    outcomes: dict[str, dict] = {}
+    errors = []
+    for done, outcome in enumerate(run_all(students, grader.grade, jobs, finish=close_sandboxes), start=1):
+        if outcome.result is None:  # a fault of the grader's, not the student's: kept for the teacher
+            errors.append(f"{outcome.task}:\n{outcome.error}")
+            last_line = outcome.error.strip().splitlines()[-1]
+            outcome.result = {"problems": [f"the grader failed on this submission ({last_line}); "
+                                           f"see {state / f'{lesson}.errors.log'}"], "review": [], "seconds": {}}
+        outcomes[outcome.task] = outcome.result
+        progress(done, len(students), f"graded {outcome.task}")
+    if errors:
+        (state / f"{lesson}.errors.log").write_text("\n".join(errors))
+    spent = {step: sum(o["seconds"].get(step, 0.0) for o in outcomes.values()) for step in STEPS}
+    phase(started, f"graded {len(students)} submissions with {jobs} jobs (summed over the jobs: "
+          + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in spent.items()) + ")")
 
-    if submissions:
-        names = [s.student for s in submissions]
-        autograde = [
-            "autograde", lesson, "--force",
-            f"--CourseDirectory.submitted_directory={staging}",
-            "--Autograde.autograde_preprocessors=" + json.dumps([
-                "autograder.nbgrader_execute.SandboxExecute", "nbgrader.preprocessors.IgnorePattern",
-                "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
-                "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
-                "nbgrader.preprocessors.CheckCellMetadata",
-            ]),
-            f"--SandboxExecute.executions_dir={executions}",
-            f"--SandboxExecute.cell_timeout={limits.cell_timeout}",
-            f"--SandboxExecute.memory_mb={limits.memory_mb}",
-            f"--SandboxExecute.output_kb={limits.output_kb}",
-            f"--SandboxExecute.sandboxed={sandboxed}",
-        ]
-        log = _in_shards(course, autograde, names, jobs)
-        # A shard can fail a student when the gradebook is busy; grade those once more, alone.
-        missed = [s.student for s in runnable
-                  if not (course.root / "autograded" / s.student / lesson / f"{lesson}.ipynb").is_file()]
-        if missed:
-            log += _in_shards(course, autograde, missed, 1)
-        phase(started, "scored by nbgrader autograde")
-        feedback = ["generate_feedback", lesson, "--force", "--GenerateFeedback.preprocessors=" + json.dumps([
-            "nbgrader.preprocessors.GetGrades", "autograder.feedback.HideHiddenTests",
-            "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"])]
-        log += _in_shards(course, feedback, names, jobs)
-        (work.parent / f"{lesson}.nbgrader.log").write_text(log)
-        phase(started, "feedback by nbgrader generate_feedback")
-    for submission in submissions:
-        sidecar = executions / f"{submission.student}.execution.json"
-        if sidecar.is_file():
-            found = json.loads(sidecar.read_text())
-            submission.problems += found["problems"]
-            submission.review += found["review"]
-    problems = _load(work.parent / f"{lesson}.problems.json")
-    problems.update({s.student: s.problems for s in submissions})
-    _save(work.parent / f"{lesson}.problems.json", problems)
-    review = _load(work.parent / f"{lesson}.review.json")
-    review.update({s.student: s.review for s in submissions})
-    _save(work.parent / f"{lesson}.review.json", review)
-    graded_at.update({s.student: _last_change(s.folder) for s in submissions})
-    _save(work.parent / f"{lesson}.graded.json", graded_at)
+    problems = _load(state / f"{lesson}.problems.json")
+    problems.update({student: o["problems"] for student, o in outcomes.items()})
+    _save(state / f"{lesson}.problems.json", problems)
+    review = _load(state / f"{lesson}.review.json")
+    review.update({student: o["review"] for student, o in outcomes.items()})
+    _save(state / f"{lesson}.review.json", review)
+    graded_at.update({student: _last_change(course.submitted / student / lesson) for student in outcomes})
+    _save(state / f"{lesson}.graded.json", graded_at)
+    _save(state / f"{lesson}.seconds.json", {student: o["seconds"] for student, o in outcomes.items()})
     reports = write_reports(course, lesson, db_url, problems, review, exports)
-    shutil.rmtree(work)
-    print(f"graded {len(submissions)} submissions of {lesson} in {time.monotonic() - started:.1f} s; "
+    phase(started, "reports written")
+    print(f"graded {len(students)} submissions of {lesson} in {time.monotonic() - started:.1f} s; "
           f"reports in {reports}", file=sys.stderr)
     return reports
+
+
+def _register(course: Course, lesson: str, config) -> None:
+    """Record the lesson's cells in the gradebook, as ``nbgrader generate_assignment`` does.
+
+    The student version it generates goes to a scratch folder: the course's own is
+    ``make release``'s to write.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        coursedir = CourseDirectory(config=config, root=str(course.root), release_directory=scratch,
+                                    assignment_id=lesson)
+        generator = GenerateAssignment(coursedir=coursedir, config=config)
+        generator.force = True
+        generator.create_assignment = True
+        generator.start()
 
 
 def _in_gradebook(db_url: str, lesson: str) -> bool:
@@ -247,25 +159,6 @@ def _in_gradebook(db_url: str, lesson: str) -> bool:
 def _last_change(folder: Path) -> float:
     """When the submission last changed: a run skips students whose submission has not."""
     return max((p.stat().st_mtime for p in folder.rglob("*") if p.is_file()), default=folder.stat().st_mtime)
-
-
-def _in_shards(course: Course, command: list[str], students: list[str], jobs: int) -> str:
-    """Run an nbgrader command for ``students``, split across ``jobs`` processes at once.
-
-    nbgrader takes one student pattern, or a list of students to leave out; each shard
-    leaves out everyone who is not its own.
-    """
-    everyone = [folder.parent.name for folder in course.submissions(command[1])]
-    shards = [students[i::jobs] for i in range(min(jobs, len(students)))]
-
-    def run(shard: list[str]) -> str:
-        mine = set(shard)
-        others = ",".join(s for s in everyone if s not in mine)
-        return run_nbgrader(*command, f"--CourseDirectory.student_id_exclude={others}",
-                            course=course.root, check=False)
-
-    with ThreadPoolExecutor(max_workers=len(shards) or 1) as pool:
-        return "".join(pool.map(run, shards))
 
 
 def _load(path: Path) -> dict:

@@ -26,17 +26,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import matplotlib
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
-import nbformat  # noqa: E402
-from nbgrader.api import Gradebook, MissingEntry  # noqa: E402
-
-from autograder.cells import exercises, is_test, nbgrader_meta  # noqa: E402
-from autograder.course import Course  # noqa: E402
-from autograder.exports import write_export  # noqa: E402
-from autograder.report_html import student_page, summary_page  # noqa: E402
+from autograder.cells import exercises, is_test, nbgrader_meta
+from autograder.course import Course
+from autograder.exports import write_export
+from autograder.report_html import student_page, summary_page
 
 #: The longest failure message kept; a student's value can make one very long.
 MESSAGE_CHARS = 2000
@@ -200,8 +196,10 @@ def write_reports(course: Course, lesson: str, db_url: str, problems: dict[str, 
     rates = {e: sum(r.points[e][0] == r.points[e][1] for r in results) / len(results) for e in exercise_names}
     mistakes = common_mistakes(results)
     (folder / "summary.md").write_text(_summary_markdown(lesson, results, rates, mistakes))
-    _plot(rates, lesson, folder / "pass-rates.png")
-    _histogram(results, lesson, folder / "scores.png")
+    # Imported here: matplotlib takes half a second to load, and only this step draws.
+    from autograder.report_plots import pass_rates_plot, scores_histogram
+    pass_rates_plot(rates, lesson, folder / "pass-rates.png")
+    scores_histogram([(r.score, r.max_score) for r in results], lesson, folder / "scores.png")
     now = datetime.now(timezone.utc)
     (folder / "summary.html").write_text(summary_page(lesson, results, rates, mistakes, now))
     for r in results:
@@ -252,33 +250,3 @@ def _md_cell(text: str) -> str:
     """Text for a Markdown table cell: one line, pipes escaped, at most 300 characters."""
     text = " ".join(text.split()).replace("|", "\\|")
     return text if len(text) <= 300 else text[:297] + "…"
-
-
-def _plot(rates: dict[str, float], lesson: str, path: Path) -> None:
-    figure, axes = plt.subplots(figsize=(7, 0.5 + 0.45 * max(len(rates), 1)))
-    names = list(rates)[::-1]
-    axes.barh(names, [100 * rates[n] for n in names], color="#2f6fbf")
-    axes.set_xlim(0, 100)
-    axes.set_xlabel("students with full marks (%)")
-    axes.set_title(lesson)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-
-
-def _histogram(results: Sequence[StudentResult], lesson: str, path: Path) -> None:
-    """How many students got each total score, from 0 to the maximum."""
-    most = max((r.max_score for r in results), default=0)
-    counts: dict[float, int] = {}
-    for r in results:
-        counts[r.score] = counts.get(r.score, 0) + 1
-    figure, axes = plt.subplots(figsize=(7, 3.2))
-    axes.bar(list(counts), list(counts.values()), width=0.8 if most > 1 else 0.4, color="#2f6fbf")
-    axes.set_xlim(-0.6, most + 0.6)
-    axes.set_xlabel(f"score (out of {most:g})")
-    axes.set_ylabel("students")
-    axes.yaxis.get_major_locator().set_params(integer=True)
-    axes.set_title(f"{lesson}: scores of {len(results)} students")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)

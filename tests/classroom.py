@@ -36,6 +36,7 @@ class Submission:
     lesson: str
     mutant: Mutant | None = None
     answered: bool = True
+    only: frozenset[str] | None = None  # answer only these cells (grade_ids); None: every answer cell
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ class Classroom:
             answers = {nbgrader_meta(cell)["grade_id"]: cell.source for cell in solution.cells if is_answer(cell)}
             for cell in filter(is_answer, notebook.cells):
                 grade_id = nbgrader_meta(cell)["grade_id"]
+                if submission.only is not None and grade_id not in submission.only:
+                    continue
                 source = answers[grade_id]
                 if submission.mutant is not None and submission.mutant.cell == grade_id:
                     source = submission.mutant.apply(source)

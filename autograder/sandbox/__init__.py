@@ -10,6 +10,6 @@
 
 from autograder.sandbox.channel import CellResult
 from autograder.sandbox.limits import Limits
-from autograder.sandbox.supervisor import Execution, SandboxFailed, execute_cells, submission_files
+from autograder.sandbox.supervisor import Execution, SandboxFailed, close_sandboxes, execute_cells, submission_files
 
-__all__ = ["CellResult", "Execution", "Limits", "SandboxFailed", "execute_cells", "submission_files"]
+__all__ = ["CellResult", "Execution", "Limits", "SandboxFailed", "close_sandboxes", "execute_cells", "submission_files"]

@@ -115,6 +115,7 @@ def warm_shell() -> InteractiveShell:
     """IPython and every module the test cells import, loaded once in the zygote, before any fork."""
     config = Config()
     config.HistoryManager.enabled = False
+    config.InteractiveShell.colors = "nocolor"
     shell = InteractiveShell.instance(config=config)
     for module in PRELOADED:
         __import__(module)

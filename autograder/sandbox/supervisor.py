@@ -255,7 +255,8 @@ def _zygote(limits: Limits, sandboxed: bool) -> _Zygote:
 
 
 @atexit.register
-def _close_all() -> None:
+def close_sandboxes() -> None:
+    """Stop every warm sandbox this process started (a forked worker calls it before it exits)."""
     with _everyone_lock:
         for zygote in _everyone:
             if zygote.alive():

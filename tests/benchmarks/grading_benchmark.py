@@ -1,37 +1,56 @@
-"""Benchmark: stock ``nbgrader autograde`` against ``python -m autograder.grade``, same class.
+"""Benchmark: stock nbgrader against ``python -m autograder.grade``, same classes, same run.
 
-    .venv/bin/python -m tests.benchmarks.grading_benchmark [--lesson L] [--solutions N]
+    .venv/bin/python -m tests.benchmarks.grading_benchmark                  # both classes, side by side
+    .venv/bin/python -m tests.benchmarks.grading_benchmark --scaling 30,100,300 --jobs 1,2
 
-Builds a synthetic class (full solutions, untouched notebooks, one student per mutant,
-one whose answer hangs in an ``await``, one whose answer calls ``os._exit``), grades a
-copy with each tool on this machine, prints both times and the throughput ratio, and
-checks that every submission stock nbgrader graded has identical per-cell scores in
-both gradebooks. It is a benchmark, not a test: the numbers depend on the machine.
+Two classes of one lesson, each graded on a copy by each tool:
+
+- ``mixed``: full solutions, untouched notebooks, one student per mutant of the lesson, one
+  whose answer hangs in an ``await`` and one whose answer calls ``os._exit``. The lesson is
+  already in the gradebook (as after ``make release``); stock runs ``nbgrader autograde``
+  and ``nbgrader generate_feedback``.
+- ``honest``: 30 students, a third with full solutions, a third untouched, a third with
+  the first half of the exercises solved, and a new gradebook; stock runs
+  ``nbgrader generate_assignment`` first, as a teacher must.
+
+Ours is the whole grading command, from start-up to the reports (feedback pages, the
+summary, a report page per student). For each class it prints both times, the ratio,
+our phases, the seconds per student, the peak memory of each tool's processes (the sum
+of their resident sizes, sampled every 50 ms: forked workers share pages, so this is an
+upper bound) and whether every submission stock graded has identical per-cell scores in
+both gradebooks. ``--scaling`` grades honest classes of several sizes with ours alone,
+at each ``--jobs``. It is a benchmark, not a test: the numbers depend on the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import psutil
 from nbgrader.api import Gradebook, MissingEntry
 
-from autograder.cells import is_answer
-from autograder.nbgrader_cli import run_nbgrader
+from autograder.cells import is_answer, nbgrader_meta
 from tests.classroom import Classroom, Submission
 from tests.conftest import REPOSITORY
 from tests.mutants import MUTANTS
 
 CELL_TIMEOUT = 5
+LESSON = "01-async-iterator-protocol"
 
 
-def build_class(folder: Path, lesson: str, solutions: int) -> list[str]:
+def mixed_class(folder: Path, lesson: str, solutions: int) -> list[str]:
     classroom = Classroom.create(folder, REPOSITORY)
     submissions = [Submission(f"solves-{i:02d}", lesson) for i in range(solutions)]
     submissions += [Submission(f"untouched-{i}", lesson, answered=False) for i in range(5)]
@@ -48,12 +67,26 @@ def build_class(folder: Path, lesson: str, solutions: int) -> list[str]:
     return [s.student for s in submissions]
 
 
+def honest_class(folder: Path, lesson: str, size: int) -> list[str]:
+    """A third full solutions, a third untouched, a third with the first half of the exercises; no gradebook."""
+    classroom = Classroom.create(folder, REPOSITORY)
+    answers = [nbgrader_meta(c)["grade_id"] for c in nbformat.read(classroom.course.solution_notebook(lesson),
+                                                                    as_version=4).cells if is_answer(c)]
+    half = frozenset(answers[:max(1, len(answers) // 2)])
+    kinds = [("solves", {}), ("untouched", {"answered": False}), ("half", {"only": half})]
+    submissions = [Submission(f"{kinds[i % 3][0]}-{i:03d}", lesson, **kinds[i % 3][1]) for i in range(size)]
+    for submission in submissions:
+        classroom.submit(submission)
+    (folder / "gradebook.db").unlink()
+    return [s.student for s in submissions]
+
+
 def scores(course: Path, lesson: str, students: list[str]) -> dict[str, dict[str, float]]:
     """Per-cell scores of every student with an autograded notebook (stock drops some)."""
     found = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         for student in students:
-            if not (course / "autograded" / student / lesson).is_dir():
+            if not (course / "autograded" / student / lesson / f"{lesson}.ipynb").is_file():
                 continue
             try:
                 notebook = gradebook.find_submission_notebook(lesson, lesson, student)
@@ -63,54 +96,133 @@ def scores(course: Path, lesson: str, students: list[str]) -> dict[str, dict[str
     return found
 
 
-def timed(label: str, command) -> float:
+class PeakMemory:
+    """The largest sum of resident memory over a process and its descendants, sampled every 50 ms."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.peak = 0
+        self._root = psutil.Process(process.pid)
+        self._thread = threading.Thread(target=self._sample, args=(process,), daemon=True)
+        self._thread.start()
+
+    def _sample(self, process: subprocess.Popen) -> None:
+        while process.poll() is None:
+            total = 0
+            try:
+                for member in [self._root, *self._root.children(recursive=True)]:
+                    total += member.memory_info().rss
+            except psutil.Error:
+                pass
+            self.peak = max(self.peak, total)
+            time.sleep(0.05)
+
+    def mib(self) -> float:
+        self._thread.join()
+        return self.peak / 2**20
+
+
+@dataclass
+class Run:
+    seconds: float
+    memory_mib: float
+    stderr: str
+
+
+def run(command: list[str], cwd: Path) -> Run:
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
     started = time.monotonic()
-    command()
-    elapsed = time.monotonic() - started
-    print(f"{label:28} {elapsed:7.1f} s", flush=True)
-    return elapsed
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    memory = PeakMemory(process)
+    _, stderr = process.communicate()
+    return Run(time.monotonic() - started, memory.mib(), stderr)
+
+
+def nbgrader(*args: str) -> list[str]:
+    return [sys.executable, "-m", "nbgrader", *args]
+
+
+def ours(lesson: str, jobs: int | None = None) -> list[str]:
+    return [sys.executable, "-m", "autograder.grade", lesson, "--cell-timeout", str(CELL_TIMEOUT),
+            *(["--jobs", str(jobs)] if jobs else [])]
+
+
+def our_phases(stderr: str) -> list[str]:
+    """The grading command's own lines of elapsed time, as it printed them."""
+    return [line.strip() for line in stderr.splitlines() if " s  " in line and not line.startswith("[")]
+
+
+def compare(name: str, folder: Path, students: list[str], stock_steps: list[list[str]], lesson: str) -> bool:
+    stock_dir, ours_dir = folder / "stock", folder / "ours"
+    shutil.copytree(stock_dir, ours_dir)
+    print(f"\n== {name} class: {len(students)} students, lesson {lesson}, cell limit {CELL_TIMEOUT} s ==", flush=True)
+    stock_seconds, stock_memory = 0.0, 0.0
+    for step in stock_steps:
+        result = run(nbgrader(*step), stock_dir)
+        stock_seconds += result.seconds
+        stock_memory = max(stock_memory, result.memory_mib)
+        print(f"  stock nbgrader {step[0]:20} {result.seconds:7.1f} s   peak memory {result.memory_mib:6.0f} MiB", flush=True)
+    mine = run(ours(lesson), ours_dir)
+    print(f"  stock nbgrader, total               {stock_seconds:7.1f} s   {stock_seconds / len(students):.2f} s per student")
+    print(f"  autograder.grade, whole command     {mine.seconds:7.1f} s   {mine.seconds / len(students):.2f} s per student"
+          f"   peak memory {mine.memory_mib:6.0f} MiB")
+    for line in our_phases(mine.stderr):
+        print(f"      {line}")
+    hang = json.loads((ours_dir / ".grading" / f"{lesson}.seconds.json").read_text()).get("hangs")
+    if hang:
+        print(f"  the hanging student cost {hang['execute']:.1f} s of one worker (its limit: {CELL_TIMEOUT} s)")
+    print(f"  ratio (stock / ours): {stock_seconds / mine.seconds:.1f}x")
+    stock_scores, our_scores = scores(stock_dir, lesson, students), scores(ours_dir, lesson, students)
+    lost = sorted(set(students) - set(stock_scores))
+    differing = sorted(s for s in stock_scores if stock_scores[s] != our_scores.get(s))
+    print(f"  lost by stock nbgrader: {', '.join(lost) or 'none'}; graded by ours: "
+          f"{', '.join(s for s in lost if s in our_scores) or 'none'}")
+    print(f"  identical scores on the {len(stock_scores)} submissions both graded: {not differing}"
+          + (f" (differ: {', '.join(differing)})" if differing else ""), flush=True)
+    return not differing and not set(students) - set(our_scores)
+
+
+def scaling(sizes: list[int], jobs: list[int], lesson: str) -> None:
+    print(f"\n== scaling: honest classes, lesson {lesson}, ours only ==")
+    print(f"  {'students':>8} {'jobs':>4} {'seconds':>8} {'per student':>12} {'peak memory':>12}")
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as scratch:
+            base = Path(scratch) / "base"
+            honest_class(base, lesson, size)
+            for count in jobs:
+                course = Path(scratch) / f"jobs-{count}"
+                shutil.copytree(base, course)
+                result = run(ours(lesson, count), course)
+                print(f"  {size:8d} {count:4d} {result.seconds:8.1f} {result.seconds / size:11.3f}s "
+                      f"{result.memory_mib:9.0f} MiB", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lesson", default="01-async-iterator-protocol")
-    parser.add_argument("--solutions", type=int, default=12, help="students who submit the full solution")
+    parser.add_argument("--lesson", default=LESSON)
+    parser.add_argument("--solutions", type=int, default=12, help="students of the mixed class with full solutions")
+    parser.add_argument("--honest", type=int, default=30, help="students of the honest class")
+    parser.add_argument("--scaling", help="instead: class sizes to grade with ours alone, e.g. 30,100,300")
+    parser.add_argument("--jobs", default="1,2", help="with --scaling: the --jobs values to try")
     args = parser.parse_args()
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}")
+    if args.scaling:
+        scaling([int(n) for n in args.scaling.split(",")], [int(j) for j in args.jobs.split(",")], args.lesson)
+        return
     with tempfile.TemporaryDirectory() as scratch:
-        stock, ours_dir = Path(scratch) / "stock", Path(scratch) / "ours"
-        students = build_class(stock, args.lesson, args.solutions)
-        shutil.copytree(stock, ours_dir)
-        print(f"{len(students)} students, lesson {args.lesson}, cell timeout {CELL_TIMEOUT} s, "
-              f"2 cores", flush=True)
-        stock_grading = timed("stock nbgrader autograde", lambda: run_nbgrader(
-            "autograde", args.lesson, f"--Execute.timeout={CELL_TIMEOUT}", course=stock, check=False))
-        stock_feedback = timed("stock generate_feedback", lambda: run_nbgrader(
-            "generate_feedback", args.lesson, course=stock, check=False))
-        started = time.monotonic()
-        ours: subprocess.CompletedProcess = subprocess.run(
-            [sys.executable, "-m", "autograder.grade", args.lesson, "--cell-timeout", str(CELL_TIMEOUT)],
-            cwd=ours_dir, check=True, capture_output=True, text=True)
-        our_command = time.monotonic() - started
-        phases = {line.split(" s  ")[1]: float(line.split(" s  ")[0]) for line in ours.stderr.splitlines() if " s  " in line}
-        our_grading = phases["scored by nbgrader autograde"]
-        our_total = phases["feedback by nbgrader generate_feedback"]
-        print(f"{'autograder.grade, scored':28} {our_grading:7.1f} s")
-        print(f"{'autograder.grade, +feedback':28} {our_total:7.1f} s")
-        print(f"throughput ratio, grading     {stock_grading / our_grading:7.1f}x")
-        print(f"throughput ratio, +feedback   {(stock_grading + stock_feedback) / our_total:7.1f}x")
-        print(f"{'autograder.grade, whole':28} {our_command:7.1f} s  (start-up, sandbox check and reports included)")
-        print(f"throughput ratio, whole       {(stock_grading + stock_feedback) / our_command:7.1f}x")
-        print(f"per submission: stock {stock_grading / len(students):.2f} s, ours {our_grading / len(students):.2f} s "
-              f"(grading only)")
-        stock_scores, our_scores = scores(stock, args.lesson, students), scores(ours_dir, args.lesson, students)
-        lost = sorted(set(students) - set(stock_scores))
-        differing = sorted(s for s in stock_scores if stock_scores[s] != our_scores.get(s))
-        print(f"lost by stock nbgrader: {', '.join(lost) or 'none'}; graded by ours: "
-              f"{', '.join(s for s in lost if s in our_scores) or 'none'}")
-        print(f"identical scores on the {len(stock_scores)} submissions both graded: {not differing}"
-              + (f" (differ: {', '.join(differing)})" if differing else ""))
-        if differing or set(students) - set(our_scores):
-            sys.exit(1)
+        mixed = Path(scratch) / "mixed"
+        students = mixed_class(mixed / "stock", args.lesson, args.solutions)
+        ok = compare("mixed", mixed, students, [
+            ["autograde", args.lesson, f"--Execute.timeout={CELL_TIMEOUT}"],
+            ["generate_feedback", args.lesson]], args.lesson)
+        honest = Path(scratch) / "honest"
+        students = honest_class(honest / "stock", args.lesson, args.honest)
+        ok &= compare("honest", honest, students, [
+            ["generate_assignment", args.lesson, "--force"],
+            ["autograde", args.lesson, f"--Execute.timeout={CELL_TIMEOUT}"],
+            ["generate_feedback", args.lesson]], args.lesson)
+    if not ok:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

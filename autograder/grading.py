@@ -1,0 +1,226 @@
+"""One submission graded from end to end: read, run in the sandbox, scored, feedback written.
+
+``autograder.grade`` builds one ``LessonGrader`` per run, before it forks its workers,
+so that every worker starts with nbgrader's preprocessors built and the feedback
+templates loaded; then each worker calls ``grade(student)`` for one student at a time.
+
+This does what ``nbgrader autograde`` and ``nbgrader generate_feedback`` do for one
+student, by calling nbgrader's Python API instead of its command line (a process,
+a configuration load and a gradebook connection per command would cost more than the
+grading itself), and in the same order:
+
+- ``autograded/<student>/<lesson>/`` gets the submission's other files, then the
+  course's own files over them, then the graded notebook, read-only, as
+  ``Autograde.init_assignment`` and ``BaseConverter.set_permissions`` leave it;
+- the gradebook gets the student and the submission (with ``timestamp.txt``'s time,
+  for late penalties) through nbgrader's ``Gradebook``;
+- the notebook goes through nbgrader's own sanitizing preprocessors (test cells are
+  restored from the gradebook's source cells, checksums checked), then the sandbox
+  (``autograder.sandbox``) in place of nbgrader's ``Execute``, then nbgrader's own
+  autograde preprocessors, ``SaveAutoGrades`` (the scores) and ``AssignLatePenalties``
+  included;
+- ``feedback/<student>/<lesson>/`` gets the other files and nbgrader's feedback page,
+  rendered by ``autograder.feedback.FeedbackPages``.
+
+Unlike ``nbgrader autograde``, nothing is deleted when a notebook cannot be graded:
+the submission stays in ``submitted/`` and the problem is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbformat import NotebookNode, from_dict
+from nbgrader.api import Gradebook
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import (
+    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern, LimitOutput,
+    OverwriteCells, OverwriteKernelspec, SaveAutoGrades,
+)
+from nbgrader.utils import find_all_files
+from sqlalchemy.exc import SAWarning
+from traitlets.config import Config
+
+from autograder.cells import is_test, nbgrader_meta
+from autograder.course import Course
+from autograder.feedback import FeedbackPages
+from autograder.sandbox import Execution, Limits, execute_cells, submission_files
+from autograder.tamper import review_reasons
+
+#: nbgrader's ``Autograde.sanitize_preprocessors`` and ``autograde_preprocessors``, the
+#: sandbox standing in for ``Execute`` between them. Its second ``CheckCellMetadata`` is
+#: left out: no step in between touches nbgrader's metadata, and the check costs more
+#: than the scoring.
+SANITIZE = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
+SCORE = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties]
+# nbgrader's own gradebook code warns about its session's autoflush when it creates a
+# submission; its command line hides the warning in its log, and so does this.
+warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
+
+#: What ``BaseConverter.set_permissions`` gives graded notebooks (outside a group-shared course).
+READ_ONLY = 0o444
+
+
+def code_cells(notebook: NotebookNode) -> list[NotebookNode]:
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def code_sources(notebook: NotebookNode) -> list[str]:
+    return [cell.source for cell in code_cells(notebook)]
+
+
+def apply_execution(notebook: NotebookNode, execution: Execution) -> None:
+    """Put the outputs and execution counts of ``execution`` into the notebook's code cells."""
+    for index, cell in enumerate(code_cells(notebook)):
+        result = execution.results.get(index)
+        cell.outputs = [from_dict(output) for output in result.outputs] if result else []
+        cell.execution_count = result.execution_count if result else None
+
+
+@dataclass
+class Submission:
+    student: str
+    folder: Path  # submitted/<student>/<lesson>
+    problems: list[str] = field(default_factory=list)
+    review: list[str] = field(default_factory=list)  # why a teacher should read the code
+    notebook: NotebookNode | None = None  # None when missing or unreadable
+
+
+def inspect(submission: Submission, lesson: str, release: NotebookNode) -> None:
+    """Read the notebook and note, by name, everything nbgrader would quietly score as 0."""
+    expected = submission.folder / f"{lesson}.ipynb"
+    others = sorted(p.name for p in submission.folder.glob("*.ipynb") if p != expected)
+    if not expected.is_file():
+        renamed = f"; found {', '.join(others)} (renamed?)" if others else ""
+        submission.problems.append(f"missing notebook {expected.name}{renamed}")
+        return
+    try:
+        notebook = nbformat.read(expected, as_version=4)
+        nbformat.validate(notebook)
+    except Exception as error:  # any unreadable file is reported, never fatal
+        submission.problems.append(f"malformed notebook {expected.name}: {type(error).__name__}: {str(error)[:200]}")
+        return
+    submission.notebook = notebook
+    submitted_tests = {nbgrader_meta(c).get("grade_id"): c.source for c in notebook.cells if is_test(c)}
+    for cell in filter(is_test, release.cells):
+        grade_id = nbgrader_meta(cell)["grade_id"]
+        if grade_id not in submitted_tests:
+            submission.problems.append(f"test cell {grade_id} was deleted (it scores 0)")
+        elif submitted_tests[grade_id] != cell.source:
+            submission.problems.append(f"test cell {grade_id} was edited (nbgrader restores it from the source)")
+
+
+class LessonGrader:
+    """Everything needed to grade one lesson's submissions, built once and shared by the forked workers."""
+
+    def __init__(self, course: Course, lesson: str, config: Config, limits: Limits, sandboxed: bool) -> None:
+        self.course, self.lesson, self.limits, self.sandboxed = course, lesson, limits, sandboxed
+        self.coursedir = CourseDirectory(config=config, root=str(course.root))
+        self.db_url = f"sqlite:///{course.root / 'gradebook.db'}"
+        self.release = nbformat.read(course.student_notebook(lesson), as_version=4)
+        solution = nbformat.read(course.solution_notebook(lesson), as_version=4)
+        self.given = set(code_sources(self.release)) | set(code_sources(solution))
+        self.sanitize = [kind(config=config) for kind in SANITIZE]
+        self.score = [kind(config=config) for kind in SCORE]
+        self.feedback = FeedbackPages(config)
+        self.feedback.warm_up(solution)
+
+    def grade(self, student: str) -> dict[str, Any]:
+        """Grade one student's submission; return its problems, review flags and each step's seconds."""
+        seconds: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(step: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            seconds[step] = seconds.get(step, 0.0) + now - clock
+            clock = now
+
+        submission = Submission(student, self.course.submitted / student / self.lesson)
+        inspect(submission, self.lesson, self.release)
+        graded = self._prepare(self.course.root / "autograded" / student / self.lesson, submission.folder)
+        resources = self._resources(student)
+        self._register(student, submission.folder)
+        lap("read")
+        if submission.notebook is not None:
+            try:
+                notebook = self._run(self.sanitize, submission.notebook, resources)
+            except Exception as error:  # nbgrader itself refuses such a notebook
+                submission.problems.append(f"nbgrader cannot read the notebook's cells: {type(error).__name__}: {error}")
+            else:
+                sources = code_sources(notebook)
+                submission.review += review_reasons(sources, self.given)
+                lap("read")
+                execution = execute_cells(sources, self.limits, files=submission_files(submission.folder),
+                                          sandboxed=self.sandboxed)
+                submission.problems += execution.problems
+                submission.review += execution.review
+                apply_execution(notebook, execution)
+                lap("execute")
+                notebook = self._run(self.score, notebook, resources)
+                path = graded / f"{self.lesson}.ipynb"
+                nbformat.write(notebook, path)
+                _read_only(graded)
+                lap("score")
+                self.feedback.write(notebook, path, self._prepare(
+                    self.course.root / "feedback" / student / self.lesson, graded, overwrite=False), resources)
+                lap("feedback")
+        if submission.notebook is None or "nbgrader cannot read" in " ".join(submission.problems):
+            self._zero(student)
+        return {"problems": submission.problems, "review": submission.review, "seconds": seconds}
+
+    def _prepare(self, target: Path, source: Path, *, overwrite: bool = True) -> Path:
+        """``target`` emptied, with ``source``'s other files, and (``overwrite``) the course's files over them."""
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        origins = [source, self.course.source / self.lesson] if overwrite else [source]
+        for origin in origins:
+            for name in find_all_files(str(origin), self.coursedir.ignore + ["*.ipynb"]):
+                destination = target / Path(name).relative_to(origin)
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                destination.unlink(missing_ok=True)
+                shutil.copy(name, destination)
+        return target
+
+    def _register(self, student: str, folder: Path) -> None:
+        """The student and this submission in the gradebook, as ``Autograde.init_assignment`` records them."""
+        timestamp = self.coursedir.get_existing_timestamp(str(folder))
+        with Gradebook(self.db_url, self.coursedir.course_id) as gradebook:
+            gradebook.update_or_create_student(student)
+            if timestamp:
+                gradebook.update_or_create_submission(self.lesson, student, timestamp=timestamp)
+            else:
+                gradebook.update_or_create_submission(self.lesson, student)
+
+    def _zero(self, student: str) -> None:
+        """No notebook to grade: every test scores 0, as ``Autograde.init_assignment`` scores a missing notebook."""
+        with Gradebook(self.db_url, self.coursedir.course_id) as gradebook:
+            for grade in gradebook.find_submission_notebook(self.lesson, self.lesson, student).grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+            gradebook.db.commit()
+
+    def _resources(self, student: str) -> dict[str, Any]:
+        lesson = self.lesson
+        return {"unique_key": lesson, "output_files_dir": f"{lesson}_files", "metadata": {"name": lesson},
+                "nbgrader": {"student": student, "assignment": lesson, "notebook": lesson, "db_url": self.db_url}}
+
+    @staticmethod
+    def _run(preprocessors: list, notebook: NotebookNode, resources: dict[str, Any]) -> NotebookNode:
+        for preprocessor in preprocessors:
+            notebook, resources = preprocessor(notebook, resources)
+        return notebook
+
+
+def _read_only(folder: Path) -> None:
+    for directory, _, names in os.walk(folder):
+        for name in names:
+            os.chmod(os.path.join(directory, name), READ_ONLY)
