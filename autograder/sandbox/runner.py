@@ -115,7 +115,11 @@ def warm_shell() -> InteractiveShell:
     """IPython and every module the test cells import, loaded once in the zygote, before any fork."""
     config = Config()
     config.HistoryManager.enabled = False
+    # Plain tracebacks, without colour: the cell, the line and the error, as Python prints them.
+    # IPython's default (coloured, with context) builds a new pygments lexer and scans every
+    # loaded module for each frame: two thirds of a lesson's running time went there.
     config.InteractiveShell.colors = "nocolor"
+    config.InteractiveShell.xmode = "Plain"
     shell = InteractiveShell.instance(config=config)
     for module in PRELOADED:
         __import__(module)
