@@ -24,8 +24,10 @@ from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from jinja2 import pass_context
 from nbformat import NotebookNode
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbgrader.preprocessors import ClearHiddenTests
 from traitlets.config import Config
+
+from autograder.gradebook import GetGradesInWorker, WorkerGradebook
 
 from autograder.cells import is_test
 
@@ -52,14 +54,15 @@ class FeedbackPages:
 
     ``nbgrader generate_feedback`` builds its ``HTMLExporter`` once per command and
     loads its templates on the first page. Here the exporter is configured as
-    ``GenerateFeedback`` configures it (the ``feedback`` template, ``GetGrades``, then
+    ``GenerateFeedback`` configures it (the ``feedback`` template, ``GetGrades`` (through
+    the worker's gradebook, ``autograder.gradebook``), then
     ``HideHiddenTests``, then ``CSSHTMLHeaderPreprocessor``) and warmed before the
     grading workers fork, so every worker renders its first page at full speed. Most
     of a class's cells are the same in every notebook, so each code cell's
     highlighting and each Markdown cell's HTML is computed once (``_CachingExporter``).
     """
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, book: WorkerGradebook) -> None:
         settings = Config(config)
         settings.Exporter.default_preprocessors = []
         if "template_name" not in settings.HTMLExporter:
@@ -70,7 +73,9 @@ class FeedbackPages:
             str(NBGRADER / "server_extensions" / "formgrader" / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
         self.exporter = _CachingExporter(config=settings)
         # Run here rather than registered, so that warming up needs no student in the gradebook.
-        self.preprocessors = [kind(parent=self.exporter) for kind in (GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor)]
+        self.preprocessors = [kind(parent=self.exporter)
+                              for kind in (GetGradesInWorker, HideHiddenTests, CSSHTMLHeaderPreprocessor)]
+        self.preprocessors[0].book = book
 
     def warm_up(self, notebook: NotebookNode) -> None:
         """Load the templates and fill the caches with the cells every student's notebook shares.

@@ -42,7 +42,7 @@ from autograder.exports import EXPORTS
 from autograder.grading import LessonGrader
 from autograder.nbgrader_cli import run_nbgrader
 from autograder.report import write_reports
-from autograder.sandbox import Limits, close_sandboxes
+from autograder.sandbox import Limits
 from autograder.sandbox.bwrap import bwrap_problem
 from autograder.workers import run_all
 
@@ -102,7 +102,7 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
 
     outcomes: dict[str, dict] = {}
     errors = []
-    for done, outcome in enumerate(run_all(students, grader.grade, jobs, finish=close_sandboxes), start=1):
+    for done, outcome in enumerate(run_all(students, grader.grade, jobs, finish=grader.close), start=1):
         if outcome.result is None:  # a fault of the grader's, not the student's: kept for the teacher
             errors.append(f"{outcome.task}:\n{outcome.error}")
             last_line = outcome.error.strip().splitlines()[-1]

@@ -39,11 +39,10 @@ from typing import Any
 import nbformat
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbformat import NotebookNode, from_dict
-from nbgrader.api import Gradebook
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import (
     AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern, LimitOutput,
-    OverwriteCells, OverwriteKernelspec, SaveAutoGrades,
+    OverwriteKernelspec,
 )
 from nbgrader.utils import find_all_files
 from sqlalchemy.exc import SAWarning
@@ -52,15 +51,17 @@ from traitlets.config import Config
 from autograder.cells import is_test, nbgrader_meta
 from autograder.course import Course
 from autograder.feedback import FeedbackPages
-from autograder.sandbox import Execution, Limits, execute_cells, submission_files
+from autograder.gradebook import OverwriteCellsInWorker, SaveAutoGradesInWorker, WorkerGradebook
+from autograder.sandbox import Execution, Limits, close_sandboxes, execute_cells, submission_files
 from autograder.tamper import review_reasons
 
 #: nbgrader's ``Autograde.sanitize_preprocessors`` and ``autograde_preprocessors``, the
-#: sandbox standing in for ``Execute`` between them. Its second ``CheckCellMetadata`` is
-#: left out: no step in between touches nbgrader's metadata, and the check costs more
-#: than the scoring.
-SANITIZE = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
-SCORE = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties]
+#: sandbox standing in for ``Execute`` between them, and the two that write most to the
+#: gradebook doing so through the worker's connection (``autograder.gradebook``). Its
+#: second ``CheckCellMetadata`` is left out: no step in between touches nbgrader's
+#: metadata, and the check costs more than the scoring.
+SANITIZE = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCellsInWorker, CheckCellMetadata]
+SCORE = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGradesInWorker, AssignLatePenalties]
 # nbgrader's own gradebook code warns about its session's autoflush when it creates a
 # submission; its command line hides the warning in its log, and so does this.
 warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
@@ -128,10 +129,18 @@ class LessonGrader:
         self.release = nbformat.read(course.student_notebook(lesson), as_version=4)
         solution = nbformat.read(course.solution_notebook(lesson), as_version=4)
         self.given = set(code_sources(self.release)) | set(code_sources(solution))
+        self.book = WorkerGradebook(self.db_url, self.coursedir.course_id)
         self.sanitize = [kind(config=config) for kind in SANITIZE]
         self.score = [kind(config=config) for kind in SCORE]
-        self.feedback = FeedbackPages(config)
+        for preprocessor in self.sanitize + self.score:
+            preprocessor.book = self.book
+        self.feedback = FeedbackPages(config, self.book)
         self.feedback.warm_up(solution)
+
+    def close(self) -> None:
+        """What a worker holds open: its gradebook connection and its sandbox."""
+        self.book.close()
+        close_sandboxes()
 
     def grade(self, student: str) -> dict[str, Any]:
         """Grade one student's submission; return its problems, review flags and each step's seconds."""
@@ -193,7 +202,7 @@ class LessonGrader:
     def _register(self, student: str, folder: Path) -> None:
         """The student and this submission in the gradebook, as ``Autograde.init_assignment`` records them."""
         timestamp = self.coursedir.get_existing_timestamp(str(folder))
-        with Gradebook(self.db_url, self.coursedir.course_id) as gradebook:
+        with self.book.transaction() as gradebook:
             gradebook.update_or_create_student(student)
             if timestamp:
                 gradebook.update_or_create_submission(self.lesson, student, timestamp=timestamp)
@@ -202,11 +211,10 @@ class LessonGrader:
 
     def _zero(self, student: str) -> None:
         """No notebook to grade: every test scores 0, as ``Autograde.init_assignment`` scores a missing notebook."""
-        with Gradebook(self.db_url, self.coursedir.course_id) as gradebook:
+        with self.book.transaction() as gradebook:
             for grade in gradebook.find_submission_notebook(self.lesson, self.lesson, student).grades:
                 grade.auto_score = 0
                 grade.needs_manual_grade = False
-            gradebook.db.commit()
 
     def _resources(self, student: str) -> dict[str, Any]:
         lesson = self.lesson
