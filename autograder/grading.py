@@ -40,10 +40,7 @@ import nbformat
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbformat import NotebookNode, from_dict
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import (
-    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern, LimitOutput,
-    OverwriteKernelspec,
-)
+from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern, LimitOutput
 from nbgrader.utils import find_all_files
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
@@ -51,17 +48,20 @@ from traitlets.config import Config
 from autograder.cells import is_test, nbgrader_meta
 from autograder.course import Course
 from autograder.feedback import FeedbackPages
-from autograder.gradebook import OverwriteCellsInWorker, SaveAutoGradesInWorker, WorkerGradebook
+from autograder.gradebook import (
+    AssignLatePenaltiesInWorker, OverwriteCellsInWorker, OverwriteKernelspecInWorker, SaveAutoGradesInWorker,
+    WorkerGradebook,
+)
 from autograder.sandbox import Execution, Limits, close_sandboxes, execute_cells, submission_files
 from autograder.tamper import review_reasons
 
 #: nbgrader's ``Autograde.sanitize_preprocessors`` and ``autograde_preprocessors``, the
-#: sandbox standing in for ``Execute`` between them, and the two that write most to the
-#: gradebook doing so through the worker's connection (``autograder.gradebook``). Its
+#: sandbox standing in for ``Execute`` between them, and those that use the gradebook
+#: doing so through the worker's connection (``autograder.gradebook``). Its
 #: second ``CheckCellMetadata`` is left out: no step in between touches nbgrader's
 #: metadata, and the check costs more than the scoring.
-SANITIZE = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCellsInWorker, CheckCellMetadata]
-SCORE = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGradesInWorker, AssignLatePenalties]
+SANITIZE = [ClearOutput, DeduplicateIds, OverwriteKernelspecInWorker, OverwriteCellsInWorker, CheckCellMetadata]
+SCORE = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGradesInWorker, AssignLatePenaltiesInWorker]
 # nbgrader's own gradebook code warns about its session's autoflush when it creates a
 # submission; its command line hides the warning in its log, and so does this.
 warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
@@ -157,11 +157,12 @@ class LessonGrader:
         inspect(submission, self.lesson, self.release)
         graded = self._prepare(self.course.root / "autograded" / student / self.lesson, submission.folder)
         resources = self._resources(student)
-        self._register(student, submission.folder)
         lap("read")
+        scored = False
         if submission.notebook is not None:
             try:
-                notebook = self._run(self.sanitize, submission.notebook, resources)
+                with self.book.transaction():
+                    notebook = self._run(self.sanitize, submission.notebook, resources)
             except Exception as error:  # nbgrader itself refuses such a notebook
                 submission.problems.append(f"nbgrader cannot read the notebook's cells: {type(error).__name__}: {error}")
             else:
@@ -174,7 +175,9 @@ class LessonGrader:
                 submission.review += execution.review
                 apply_execution(notebook, execution)
                 lap("execute")
-                notebook = self._run(self.score, notebook, resources)
+                with self.book.transaction():  # the scores and the late penalty, committed together
+                    notebook = self._run(self.score, notebook, resources)
+                scored = True
                 path = graded / f"{self.lesson}.ipynb"
                 nbformat.write(notebook, path)
                 _read_only(graded)
@@ -182,7 +185,7 @@ class LessonGrader:
                 self.feedback.write(notebook, path, self._prepare(
                     self.course.root / "feedback" / student / self.lesson, graded, overwrite=False), resources)
                 lap("feedback")
-        if submission.notebook is None or "nbgrader cannot read" in " ".join(submission.problems):
+        if not scored:
             self._zero(student)
         return {"problems": submission.problems, "review": submission.review, "seconds": seconds}
 
@@ -199,15 +202,20 @@ class LessonGrader:
                 shutil.copy(name, destination)
         return target
 
-    def _register(self, student: str, folder: Path) -> None:
-        """The student and this submission in the gradebook, as ``Autograde.init_assignment`` records them."""
-        timestamp = self.coursedir.get_existing_timestamp(str(folder))
+    def register(self, students: list[str]) -> None:
+        """Each student and submission in the gradebook, as ``Autograde.init_assignment`` records them.
+
+        All in one transaction, before the workers start: grading then writes only scores.
+        """
         with self.book.transaction() as gradebook:
-            gradebook.update_or_create_student(student)
-            if timestamp:
-                gradebook.update_or_create_submission(self.lesson, student, timestamp=timestamp)
-            else:
-                gradebook.update_or_create_submission(self.lesson, student)
+            for student in students:
+                timestamp = self.coursedir.get_existing_timestamp(str(self.course.submitted / student / self.lesson))
+                gradebook.update_or_create_student(student)
+                if timestamp:
+                    gradebook.update_or_create_submission(self.lesson, student, timestamp=timestamp)
+                else:
+                    gradebook.update_or_create_submission(self.lesson, student)
+        self.book.close()  # a forked worker opens its own
 
     def _zero(self, student: str) -> None:
         """No notebook to grade: every test scores 0, as ``Autograde.init_assignment`` scores a missing notebook."""

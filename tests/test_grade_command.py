@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -19,6 +20,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder.cells import is_answer, is_test
+from autograder.nbgrader_cli import run_nbgrader
 from tests.classroom import Classroom, Submission
 from tests.conftest import REPOSITORY
 
@@ -212,3 +214,39 @@ def test_feedback_shows_failures_but_not_the_hidden_tests(graded) -> None:
         assert not {name for name in secret if name in page}, student
     untouched = (classroom.course.root / "feedback" / "untouched" / LESSON / f"{LESSON}.html").read_text()
     assert "is not written yet" in untouched
+
+
+def test_late_submissions_are_penalised_as_stock_nbgrader_penalises_them(tmp_path: Path) -> None:
+    """The command's own calls into nbgrader's late-penalty and kernelspec steps agree with ``nbgrader autograde``."""
+    classroom = Classroom.create(tmp_path / "ours", REPOSITORY)
+    root = classroom.course.root
+    with (root / "nbgrader_config.py").open("a") as config:
+        config.write("\nc.LateSubmissionPlugin.penalty_method = 'zero'\n")
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        gradebook.update_or_create_assignment(LESSON, duedate="2026-01-10 12:00:00")
+    for student, handed_in in [("on-time", "2026-01-10 11:00:00"), ("late", "2026-01-11 12:00:00")]:
+        classroom.submit(Submission(student, LESSON))
+        (root / "submitted" / student / LESSON / "timestamp.txt").write_text(handed_in)
+        path = submitted_notebook(classroom, student)
+        notebook = nbformat.read(path, as_version=4)
+        notebook.metadata["kernelspec"] = {"name": "not-python", "display_name": "edited", "language": "none"}
+        nbformat.write(notebook, path)
+    stock = tmp_path / "stock"
+    shutil.copytree(root, stock)
+    run_nbgrader("autograde", LESSON, course=stock)
+    grade_command(root)
+
+    def results(course: Path) -> dict[str, tuple]:
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+            found = {}
+            for student in ("on-time", "late"):
+                notebook = gradebook.find_submission_notebook(LESSON, LESSON, student)
+                graded = nbformat.read(course / "autograded" / student / LESSON / f"{LESSON}.ipynb", as_version=4)
+                found[student] = (notebook.score, notebook.late_submission_penalty, graded.metadata.kernelspec)
+            return found
+
+    ours = results(root)
+    assert ours["late"][1] == ours["late"][0] > 0, "the late student's penalty should be their whole score"
+    assert ours["on-time"][1] is None
+    assert ours["late"][2]["name"] == "python3", "the kernelspec should be restored from the source"
+    assert ours == results(stock)
