@@ -131,10 +131,17 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
     review = _load(state / f"{lesson}.review.json")
     review.update({student: o["review"] for student, o in outcomes.items()})
     _save(state / f"{lesson}.review.json", review)
+    failures = _load(state / f"{lesson}.failures.json")
+    for student, outcome in outcomes.items():
+        if "failures" in outcome:
+            failures[student] = outcome["failures"]
+        else:  # the grader failed on it: the report reads what its graded notebook holds
+            failures.pop(student, None)
+    _save(state / f"{lesson}.failures.json", failures)
     graded_at.update({student: _last_change(course.submitted / student / lesson) for student in outcomes})
     _save(state / f"{lesson}.graded.json", graded_at)
     _save(state / f"{lesson}.seconds.json", {student: o["seconds"] for student, o in outcomes.items()})
-    reports = write_reports(course, lesson, db_url, problems, review, exports)
+    reports = write_reports(course, lesson, db_url, problems, review, failures, exports)
     phase(started, "reports written")
     print(f"graded {len(students)} submissions of {lesson} in {time.monotonic() - started:.1f} s; "
           f"reports in {reports}", file=sys.stderr)

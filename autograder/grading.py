@@ -32,7 +32,7 @@ import os
 import shutil
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +45,14 @@ from nbgrader.utils import find_all_files
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
-from autograder.cells import is_test, nbgrader_meta
+from autograder.cells import exercises, is_test, nbgrader_meta
 from autograder.course import Course
 from autograder.feedback import FeedbackPages
 from autograder.gradebook import (
     AssignLatePenaltiesInWorker, OverwriteCellsInWorker, OverwriteKernelspecInWorker, SaveAutoGradesInWorker,
     WorkerGradebook,
 )
+from autograder.report import notebook_failures
 from autograder.sandbox import Execution, Limits, close_sandboxes, execute_cells, submission_files
 from autograder.tamper import review_reasons
 
@@ -129,6 +130,7 @@ class LessonGrader:
         self.release = nbformat.read(course.student_notebook(lesson), as_version=4)
         solution = nbformat.read(course.solution_notebook(lesson), as_version=4)
         self.given = set(code_sources(self.release)) | set(code_sources(solution))
+        self.tests_of = exercises(solution)
         self.book = WorkerGradebook(self.db_url, self.coursedir.course_id)
         self.sanitize = [kind(config=config) for kind in SANITIZE]
         self.score = [kind(config=config) for kind in SCORE]
@@ -143,7 +145,7 @@ class LessonGrader:
         close_sandboxes()
 
     def grade(self, student: str) -> dict[str, Any]:
-        """Grade one student's submission; return its problems, review flags and each step's seconds."""
+        """Grade one student's submission; return its problems, review flags, failing tests and each step's seconds."""
         seconds: dict[str, float] = {}
         clock = time.perf_counter()
 
@@ -158,7 +160,7 @@ class LessonGrader:
         graded = self._prepare(self.course.root / "autograded" / student / self.lesson, submission.folder)
         resources = self._resources(student)
         lap("read")
-        scored = False
+        scored, failures = False, []
         if submission.notebook is not None:
             try:
                 with self.book.transaction():
@@ -178,6 +180,7 @@ class LessonGrader:
                 with self.book.transaction():  # the scores and the late penalty, committed together
                     notebook = self._run(self.score, notebook, resources)
                 scored = True
+                failures = [asdict(failure) for failure in notebook_failures(notebook, self.tests_of)]
                 path = graded / f"{self.lesson}.ipynb"
                 nbformat.write(notebook, path)
                 _read_only(graded)
@@ -187,7 +190,7 @@ class LessonGrader:
                 lap("feedback")
         if not scored:
             self._zero(student)
-        return {"problems": submission.problems, "review": submission.review, "seconds": seconds}
+        return {"problems": submission.problems, "review": submission.review, "failures": failures, "seconds": seconds}
 
     def _prepare(self, target: Path, source: Path, *, overwrite: bool = True) -> Path:
         """``target`` emptied, with ``source``'s other files, and (``overwrite``) the course's files over them."""

@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
+from nbformat import NotebookNode
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder.cells import exercises, is_test, nbgrader_meta
@@ -111,6 +112,11 @@ def read_failures(notebook_path: Path, tests_of: dict[str, list[str]]) -> list[F
         notebook = nbformat.read(notebook_path, as_version=4)
     except Exception:  # nbgrader wrote it; if it cannot be read, the points still say what failed
         return []
+    return notebook_failures(notebook, tests_of)
+
+
+def notebook_failures(notebook: NotebookNode, tests_of: dict[str, list[str]]) -> list[Failure]:
+    """Each failing test cell's message, from a graded notebook's error outputs."""
     exercise_of = {test: exercise for exercise, tests in tests_of.items() for test in tests}
     failures = []
     for cell in filter(is_test, notebook.cells):
@@ -128,7 +134,12 @@ def read_failures(notebook_path: Path, tests_of: dict[str, list[str]]) -> list[F
 
 
 def read_results(course: Course, lesson: str, db_url: str, problems: dict[str, list[str]],
-                 review: dict[str, list[str]]) -> list[StudentResult]:
+                 review: dict[str, list[str]], failures: dict[str, list[dict]]) -> list[StudentResult]:
+    """Every student's points, problems, review flags and failing tests.
+
+    ``failures`` holds what the grading workers found in each graded notebook; a
+    student missing from it (graded by an earlier version) has the notebook read again.
+    """
     tests_of = exercises(nbformat.read(course.solution_notebook(lesson), as_version=4))
     students = [folder.parent.name for folder in course.submissions(lesson)]
     results = []
@@ -145,17 +156,22 @@ def read_results(course: Course, lesson: str, db_url: str, problems: dict[str, l
                 for exercise, tests in tests_of.items()
             }
             graded = course.root / "autograded" / student / lesson / f"{lesson}.ipynb"
-            failures = read_failures(graded, tests_of) if grades else []
+            if not grades:
+                found_failures = []
+            elif student in failures:
+                found_failures = [Failure(**failure) for failure in failures[student]]
+            else:
+                found_failures = read_failures(graded, tests_of)
             # A test cell that lost points without an error (it never ran) still says so.
-            failed = {f.test for f in failures}
+            failed = {f.test for f in found_failures}
             for exercise, tests in tests_of.items():
                 for test in tests:
                     if grades and grades.get(test, 0.0) < maxima[test] and test not in failed:
-                        failures.append(Failure(exercise, test, "", "this test did not pass and showed no message "
+                        found_failures.append(Failure(exercise, test, "", "this test did not pass and showed no message "
                                                 "(the cell did not run, or it was deleted)"))
             graded_at = (datetime.fromtimestamp(graded.stat().st_mtime, timezone.utc)
                          if grades and graded.is_file() else None)
-            results.append(StudentResult(student, points, found, review.get(student, []), failures, graded_at))
+            results.append(StudentResult(student, points, found, review.get(student, []), found_failures, graded_at))
     return results
 
 
@@ -182,8 +198,8 @@ def common_mistakes(results: Sequence[StudentResult]) -> dict[str, list[Mistake]
 
 
 def write_reports(course: Course, lesson: str, db_url: str, problems: dict[str, list[str]],
-                  review: dict[str, list[str]], exports: Sequence[str] = ()) -> Path:
-    results = read_results(course, lesson, db_url, problems, review)
+                  review: dict[str, list[str]], failures: dict[str, list[dict]], exports: Sequence[str] = ()) -> Path:
+    results = read_results(course, lesson, db_url, problems, review, failures)
     folder = course.root / "reports" / lesson
     folder.mkdir(parents=True, exist_ok=True)
     exercise_names = list(results[0].points) if results else []

@@ -183,7 +183,7 @@ def compare(name: str, folder: Path, students: list[str], stock_steps: list[list
 
 def scaling(sizes: list[int], jobs: list[int], lesson: str) -> None:
     print(f"\n== scaling: honest classes, lesson {lesson}, ours only ==")
-    print(f"  {'students':>8} {'jobs':>4} {'seconds':>8} {'per student':>12} {'peak memory':>12}")
+    print(f"  {'students':>8} {'jobs':>4} {'seconds':>8} {'per student':>12} {'peak memory':>12}   phases (elapsed)")
     for size in sizes:
         with tempfile.TemporaryDirectory() as scratch:
             base = Path(scratch) / "base"
@@ -192,8 +192,9 @@ def scaling(sizes: list[int], jobs: list[int], lesson: str) -> None:
                 course = Path(scratch) / f"jobs-{count}"
                 shutil.copytree(base, course)
                 result = run(ours(lesson, count), course)
+                phases = "; ".join(line.split(" (")[0].split(";")[0] for line in our_phases(result.stderr))
                 print(f"  {size:8d} {count:4d} {result.seconds:8.1f} {result.seconds / size:11.3f}s "
-                      f"{result.memory_mib:9.0f} MiB", flush=True)
+                      f"{result.memory_mib:9.0f} MiB   {phases}", flush=True)
 
 
 def main() -> None:
