@@ -93,7 +93,12 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Classroom, subproc
         bundle.write(submitted_notebook(classroom, "from-zip"), f"from-zip/{LESSON}.ipynb")
     submitted_notebook(classroom, "from-zip").unlink()
     before = fingerprint(root / "submitted")
+    shutil.copytree(root, stock_copy(classroom))  # the class as it was handed in, for stock nbgrader
     return classroom, grade_command(root, "--zip", str(archive), "--jobs", "2"), before
+
+
+def stock_copy(classroom: Classroom) -> Path:
+    return classroom.course.root.parent / f"{classroom.course.root.name}-stock"
 
 
 def grades(classroom: Classroom) -> dict[str, dict[str, str]]:
@@ -250,3 +255,20 @@ def test_late_submissions_are_penalised_as_stock_nbgrader_penalises_them(tmp_pat
     assert ours["on-time"][1] is None
     assert ours["late"][2]["name"] == "python3", "the kernelspec should be restored from the source"
     assert ours == results(stock)
+
+
+def per_cell_scores(course: Path) -> dict[str, dict[str, float]]:
+    """Each student's test cell scores, for those with a graded notebook."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        return {student: {g.name: g.score for g in gradebook.find_submission_notebook(LESSON, LESSON, student).grades}
+                for student in sorted(p.name for p in (course / "autograded").iterdir())
+                if (course / "autograded" / student / LESSON / f"{LESSON}.ipynb").is_file()}
+
+
+def test_every_submission_stock_nbgrader_grades_scores_the_same(graded) -> None:
+    classroom, _, _ = graded
+    stock = stock_copy(classroom)
+    run_nbgrader("autograde", LESSON, f"--Execute.timeout={CELL_TIMEOUT}", course=stock, check=False)
+    theirs, ours = per_cell_scores(stock), per_cell_scores(classroom.course.root)
+    assert {"solves", "untouched", "edits-tests", "deletes-tests"} <= set(theirs)
+    assert {student: ours.get(student) for student in theirs} == theirs
