@@ -47,7 +47,7 @@ from autograder.exports import EXPORTS  # noqa: E402
 from autograder.gradebook import create_gradebook  # noqa: E402
 from autograder.grading import LessonGrader  # noqa: E402
 from autograder.nbgrader_cli import run_nbgrader  # noqa: E402
-from autograder.report import write_reports  # noqa: E402
+from autograder.report import load_plotting, write_reports  # noqa: E402
 from autograder.sandbox import Limits  # noqa: E402
 from autograder.sandbox.bwrap import bwrap_problem  # noqa: E402
 from autograder.workers import run_all  # noqa: E402
@@ -119,6 +119,8 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
                                            f"see {state / f'{lesson}.errors.log'}"], "review": [], "seconds": {}}
         outcomes[outcome.task] = outcome.result
         progress(done, len(students), f"graded {outcome.task}")
+        if done == max(1, len(students) - jobs + 1):  # every submission handed out: cores are freeing up
+            load_plotting()
     if errors:
         (state / f"{lesson}.errors.log").write_text("\n".join(errors))
     spent = {step: sum(o["seconds"].get(step, 0.0) for o in outcomes.values()) for step in STEPS}

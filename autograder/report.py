@@ -197,6 +197,15 @@ def common_mistakes(results: Sequence[StudentResult]) -> dict[str, list[Mistake]
     }
 
 
+def load_plotting() -> None:
+    """Load matplotlib now (half a second) rather than when the reports are written.
+
+    The grading command calls this once the last submissions are being graded, when a
+    core is free; a command that writes no reports never pays for it.
+    """
+    import autograder.report_plots  # noqa: F401
+
+
 def write_reports(course: Course, lesson: str, db_url: str, problems: dict[str, list[str]],
                   review: dict[str, list[str]], failures: dict[str, list[dict]], exports: Sequence[str] = ()) -> Path:
     results = read_results(course, lesson, db_url, problems, review, failures)
@@ -212,8 +221,7 @@ def write_reports(course: Course, lesson: str, db_url: str, problems: dict[str, 
     rates = {e: sum(r.points[e][0] == r.points[e][1] for r in results) / len(results) for e in exercise_names}
     mistakes = common_mistakes(results)
     (folder / "summary.md").write_text(_summary_markdown(lesson, results, rates, mistakes))
-    # Imported here: matplotlib takes half a second to load, and only this step draws.
-    from autograder.report_plots import pass_rates_plot, scores_histogram
+    from autograder.report_plots import pass_rates_plot, scores_histogram  # see load_plotting
     pass_rates_plot(rates, lesson, folder / "pass-rates.png")
     scores_histogram([(r.score, r.max_score) for r in results], lesson, folder / "scores.png")
     now = datetime.now(timezone.utc)
