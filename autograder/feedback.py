@@ -33,8 +33,6 @@ from autograder.cells import is_test
 
 HIDDEN_NOTE = "# (more tests ran here: hidden tests, not shown)"
 NBGRADER = Path(nbgrader.__file__).parent
-#: What ``BaseConverter.set_permissions`` gives feedback pages (outside a group-shared course).
-FEEDBACK_MODE = 0o644
 
 
 class HideHiddenTests(ClearHiddenTests):
@@ -100,9 +98,7 @@ class FeedbackPages:
         for preprocessor in self.preprocessors:
             notebook, resources = preprocessor(notebook, resources)
         page, _ = self.exporter.from_notebook_node(notebook, resources)
-        target = folder / f"{graded.stem}.html"
-        target.write_text(page, encoding="utf-8")
-        target.chmod(FEEDBACK_MODE)
+        (folder / f"{graded.stem}.html").write_text(page, encoding="utf-8")
 
 
 class _CachingExporter(HTMLExporter):

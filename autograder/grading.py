@@ -67,8 +67,9 @@ SCORE = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGradesIn
 # submission; its command line hides the warning in its log, and so does this.
 warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
 
-#: What ``BaseConverter.set_permissions`` gives graded notebooks (outside a group-shared course).
-READ_ONLY = 0o444
+#: What ``BaseConverter.set_permissions`` gives the files of ``autograded/`` and of
+#: ``feedback/`` (outside a group-shared course).
+AUTOGRADED_MODE, FEEDBACK_MODE = 0o444, 0o644
 
 
 def code_cells(notebook: NotebookNode) -> list[NotebookNode]:
@@ -183,10 +184,11 @@ class LessonGrader:
                 failures = [asdict(failure) for failure in notebook_failures(notebook, self.tests_of)]
                 path = graded / f"{self.lesson}.ipynb"
                 nbformat.write(notebook, path)
-                _read_only(graded)
+                _set_mode(graded, AUTOGRADED_MODE)
                 lap("score")
-                self.feedback.write(notebook, path, self._prepare(
-                    self.course.root / "feedback" / student / self.lesson, graded, overwrite=False), resources)
+                feedback = self._prepare(self.course.root / "feedback" / student / self.lesson, graded, overwrite=False)
+                self.feedback.write(notebook, path, feedback, resources)
+                _set_mode(feedback, FEEDBACK_MODE)
                 lap("feedback")
         if not scored:
             self._zero(student)
@@ -239,7 +241,7 @@ class LessonGrader:
         return notebook
 
 
-def _read_only(folder: Path) -> None:
+def _set_mode(folder: Path, mode: int) -> None:
     for directory, _, names in os.walk(folder):
         for name in names:
-            os.chmod(os.path.join(directory, name), READ_ONLY)
+            os.chmod(os.path.join(directory, name), mode)
