@@ -7,7 +7,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 # nbgrader runs alembic as a subprocess, so the environment's bin/ must be on PATH.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: lab test release outputs grade
+.PHONY: lab test release outputs grade catalogs check-translation
 
 ## lab: open the student notebooks in JupyterLab
 # Students get nbgrader's Validate button but not its teacher tools, which
@@ -35,6 +35,14 @@ release: $(VENV)/installed
 ## outputs: re-execute the solution notebooks so that their committed outputs are true
 outputs: $(VENV)/installed
 	python -m autograder.outputs
+
+## catalogs: extract the English again into the translation catalogs (translations kept, changed ones marked fuzzy)
+catalogs: $(VENV)/installed
+	python -m autograder.i18n.catalogs
+
+## check-translation: check the catalogs, or one: make check-translation CATALOG=translations/zh_CN/progress.po
+check-translation: $(VENV)/installed
+	python -m autograder.i18n.check $(CHECK_ARGS) $(CATALOG)
 
 $(VENV)/installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -17,8 +17,9 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import ClearHiddenTests
 
 from autograder.cells import is_test
+from autograder.language import N_, _
 
-HIDDEN_NOTE = "# (more tests ran here: hidden tests, not shown)"
+HIDDEN_NOTE = N_("(more tests ran here: hidden tests, not shown)")
 
 
 class HideHiddenTests(ClearHiddenTests):
@@ -26,7 +27,7 @@ class HideHiddenTests(ClearHiddenTests):
 
     def preprocess_cell(self, cell: NotebookNode, resources: dict[str, Any], index: int) -> tuple[NotebookNode, dict]:
         if is_test(cell) and self._remove_hidden_test_region(cell):
-            cell.source = f"{cell.source.rstrip()}\n{HIDDEN_NOTE}"
+            cell.source = f"{cell.source.rstrip()}\n# {_(HIDDEN_NOTE)}"
             for output in cell.get("outputs", []):
                 if output.output_type == "error":
                     output.traceback = [f"{output.ename}: {output.evalue}"]

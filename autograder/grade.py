@@ -42,6 +42,7 @@ from traitlets.config.loader import PyFileConfigLoader
 from autograder.cells import is_test, nbgrader_meta
 from autograder.course import CONFIG_FILE, Course
 from autograder.exports import EXPORTS
+from autograder.language import N_
 from autograder.nbgrader_cli import run_nbgrader
 from autograder.nbgrader_execute import execution_key, code_sources
 from autograder.report import write_reports
@@ -68,23 +69,25 @@ def inspect(submission: Submission, lesson: str, release: NotebookNode) -> None:
     expected = submission.folder / f"{lesson}.ipynb"
     others = sorted(p.name for p in submission.folder.glob("*.ipynb") if p != expected)
     if not expected.is_file():
-        renamed = f"; found {', '.join(others)} (renamed?)" if others else ""
-        submission.problems.append(f"missing notebook {expected.name}{renamed}")
+        missing = N_("missing notebook {name}; found {others} (renamed?)") if others else N_("missing notebook {name}")
+        submission.problems.append(missing.format(name=expected.name, others=", ".join(others)))
         return
     try:
         notebook = nbformat.read(expected, as_version=4)
         nbformat.validate(notebook)
     except Exception as error:  # any unreadable file is reported, never fatal
-        submission.problems.append(f"malformed notebook {expected.name}: {type(error).__name__}: {str(error)[:200]}")
+        submission.problems.append(N_("malformed notebook {name}: {error}").format(
+            name=expected.name, error=f"{type(error).__name__}: {str(error)[:200]}"))
         return
     submission.notebook = notebook
     submitted_tests = {nbgrader_meta(c).get("grade_id"): c.source for c in notebook.cells if is_test(c)}
     for cell in filter(is_test, release.cells):
         grade_id = nbgrader_meta(cell)["grade_id"]
         if grade_id not in submitted_tests:
-            submission.problems.append(f"test cell {grade_id} was deleted (it scores 0)")
+            submission.problems.append(N_("test cell {grade_id} was deleted (it scores 0)").format(grade_id=grade_id))
         elif submitted_tests[grade_id] != cell.source:
-            submission.problems.append(f"test cell {grade_id} was edited (nbgrader restores it from the source)")
+            submission.problems.append(
+                N_("test cell {grade_id} was edited (nbgrader restores it from the source)").format(grade_id=grade_id))
 
 
 def sanitized(notebook: NotebookNode, lesson: str, student: str, db_url: str, config) -> NotebookNode:
@@ -174,13 +177,15 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
             try:
                 notebook = sanitized(s.notebook, lesson, s.student, db_url, config)
             except Exception as error:  # nbgrader will refuse it too; the report says why
-                s.problems.append(f"nbgrader cannot read the notebook's cells: {type(error).__name__}: {error}")
+                s.problems.append(N_("nbgrader cannot read the notebook's cells: {error}").format(
+                    error=f"{type(error).__name__}: {error}"))
                 continue
             s.review += review_reasons(code_sources(notebook), given)
             futures[pool.submit(execute_one, s.folder, notebook, executions, limits, sandboxed)] = s
         for done, future in enumerate(as_completed(futures), start=1):
             if future.exception() is not None:  # nbgrader's step then runs the notebook itself
-                futures[future].problems.append(f"the sandbox failed before grading: {future.exception()}")
+                futures[future].problems.append(
+                    N_("the sandbox failed before grading: {error}").format(error=future.exception()))
             progress(done, len(futures), f"executed {futures[future].student}")
     phase(started, "executed in the sandbox")
 

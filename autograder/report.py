@@ -36,6 +36,7 @@ from nbgrader.api import Gradebook, MissingEntry  # noqa: E402
 from autograder.cells import exercises, is_test, nbgrader_meta  # noqa: E402
 from autograder.course import Course  # noqa: E402
 from autograder.exports import write_export  # noqa: E402
+from autograder.language import N_  # noqa: E402
 from autograder.report_html import student_page, summary_page  # noqa: E402
 
 #: The longest failure message kept; a student's value can make one very long.
@@ -155,8 +156,8 @@ def read_results(course: Course, lesson: str, db_url: str, problems: dict[str, l
             for exercise, tests in tests_of.items():
                 for test in tests:
                     if grades and grades.get(test, 0.0) < maxima[test] and test not in failed:
-                        failures.append(Failure(exercise, test, "", "this test did not pass and showed no message "
-                                                "(the cell did not run, or it was deleted)"))
+                        failures.append(Failure(exercise, test, "", N_("this test did not pass and showed no message "
+                                                                        "(the cell did not run, or it was deleted)")))
             graded_at = (datetime.fromtimestamp(graded.stat().st_mtime, timezone.utc)
                          if grades and graded.is_file() else None)
             results.append(StudentResult(student, points, found, review.get(student, []), failures, graded_at))
