@@ -144,7 +144,7 @@ def read_results(course: Course, lesson: str, db_url: str, problems: dict[str, l
             try:
                 grades = {g.name: g.score for g in gradebook.find_submission_notebook(lesson, lesson, student).grades}
             except MissingEntry:
-                grades, found = {}, [*found, "nbgrader has no graded notebook for this student"]
+                grades, found = {}, [*found, N_("nbgrader has no graded notebook for this student")]
             points = {
                 exercise: (sum(grades.get(t, 0.0) for t in tests), sum(maxima[t] for t in tests))
                 for exercise, tests in tests_of.items()

@@ -140,7 +140,8 @@ def execute_cells(sources: list[str], limits: Limits, *, files: dict[str, str] |
             _not_run(execution, first, len(sources), N_("the submission's process sent results the grader cannot trust"))
             execution.problems.append(
                 N_("its process sent results the grader cannot trust: {violation}").format(violation=violation))
-            execution.review.append(f"forged or malformed results from its process ({violation})")
+            execution.review.append(N_("forged or malformed results from its process ({violation})").format(
+                violation=violation))
             break
     return execution
 
