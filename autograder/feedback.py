@@ -17,13 +17,17 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import ClearHiddenTests
 
 from autograder.cells import is_test
-from autograder.language import N_, _
+from autograder.language import N_, _, notebook_language, speaking
 
 HIDDEN_NOTE = N_("(more tests ran here: hidden tests, not shown)")
 
 
 class HideHiddenTests(ClearHiddenTests):
     """Strip hidden tests and their tracebacks from the feedback's test cells."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+        with speaking(notebook_language(nb)):  # the note on the hidden tests, in the notebook's language
+            return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell: NotebookNode, resources: dict[str, Any], index: int) -> tuple[NotebookNode, dict]:
         if is_test(cell) and self._remove_hidden_test_region(cell):

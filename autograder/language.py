@@ -26,6 +26,7 @@ import gettext
 import io
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -97,6 +98,20 @@ def speaking(lang: str) -> Iterator[None]:
 
 
 @functools.cache
+def _finished(lang: str) -> dict[str, str]:
+    """The translated, non-fuzzy messages of ``lang``'s catalog (none for English or without one)."""
+    catalog_path = LOCALE_FOLDER / locale_name(lang) / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if lang == SOURCE_LANGUAGE or not catalog_path.is_file():
+        return {}
+    from babel.messages.pofile import read_po
+
+    with catalog_path.open("rb") as po:
+        catalog = read_po(po, locale=locale_name(lang))
+    return {message.id: message.string for message in catalog
+            if isinstance(message.id, str) and message.id and message.string and not message.fuzzy}
+
+
+@functools.cache
 def translations(lang: str) -> gettext.NullTranslations:
     """The catalog of ``lang``, compiled in memory from its ``.po`` file; none (English) without one."""
     catalog_path = LOCALE_FOLDER / locale_name(lang) / "LC_MESSAGES" / f"{DOMAIN}.po"
@@ -126,3 +141,44 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def N_(message: str) -> str:
     """Mark a constant for extraction; ``_()`` translates it where it is shown."""
     return message
+
+
+_FIELD = re.compile(r"\{(\w+)\}")
+
+
+@functools.cache
+def _templates(lang: str) -> list[tuple[re.Pattern[str], str]]:
+    """Each translated message with ``{fields}``, as a pattern that reads its English form back."""
+    found = []
+    for english, translated in _finished(lang).items():
+        if not _FIELD.search(english):
+            continue
+        pattern, seen = "", set()
+        for literal, field in re.findall(r"([^{]*)(?:\{(\w+)\})?", english):
+            pattern += re.escape(literal)
+            if field:
+                pattern += f"(?P={field})" if field in seen else f"(?P<{field}>.+?)"
+                seen.add(field)
+        found.append((re.compile(pattern, re.S), translated))
+    # The template with the most fixed text first: "code cell {number} ran past {seconds} s ..." before
+    # "code cell {number}: {reason}".
+    return sorted(found, key=lambda item: -len(_FIELD.sub("", item[0].pattern)))
+
+
+def translate_message(text: str) -> str:
+    """A message the grader built from marked English templates, in the current language.
+
+    The grader records what happened in English (the teacher reads it, and the report's
+    advice is chosen by its words); a student's page shows it in the notebook's language.
+    A field's value is itself translated when it is such a message ("code cell 3: the
+    kernel died ... (exit code 1)"); text that no template matches stays as it is.
+    """
+    finished = _finished(current_language())
+    if text in finished:
+        return finished[text]
+    for pattern, translated in _templates(current_language()):
+        match = pattern.fullmatch(text)
+        if match:
+            values = {name: translate_message(value) for name, value in match.groupdict().items()}
+            return translated.format(**values)
+    return text

@@ -19,6 +19,7 @@ from nbformat import NotebookNode, from_dict
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer, Unicode
 
+from autograder.language import notebook_language, speaking, translate_message
 from autograder.sandbox import Execution, Limits, execute_cells, submission_files
 
 
@@ -35,11 +36,25 @@ def execution_key(notebook: NotebookNode) -> str:
 
 
 def apply_execution(notebook: NotebookNode, execution: Execution) -> None:
-    """Put the outputs and execution counts of ``execution`` into the notebook's code cells."""
-    for index, cell in enumerate(code_cells(notebook)):
-        result = execution.results.get(index)
-        cell.outputs = [from_dict(output) for output in result.outputs] if result else []
-        cell.execution_count = result.execution_count if result else None
+    """Put the outputs and execution counts of ``execution`` into the notebook's code cells.
+
+    The errors the grader itself wrote (a cell stopped at its time limit, a crash, a cell
+    not run) are in English; they are put in the notebook's language here, as the test
+    cells' own messages already are.
+    """
+    with speaking(notebook_language(notebook)):
+        for index, cell in enumerate(code_cells(notebook)):
+            result = execution.results.get(index)
+            cell.outputs = [from_dict(_in_language(output)) for output in result.outputs] if result else []
+            cell.execution_count = result.execution_count if result else None
+
+
+def _in_language(output: dict[str, Any]) -> dict[str, Any]:
+    """A grader-written error (its traceback is the one line ``ename: evalue``) in the current language."""
+    if output.get("output_type") != "error" or output.get("traceback") != [f"{output['ename']}: {output['evalue']}"]:
+        return output
+    evalue = translate_message(output["evalue"])
+    return {**output, "evalue": evalue, "traceback": [f"{output['ename']}: {evalue}"]}
 
 
 class SandboxExecute(NbGraderPreprocessor):

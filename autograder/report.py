@@ -36,7 +36,7 @@ from nbgrader.api import Gradebook, MissingEntry  # noqa: E402
 from autograder.cells import exercises, is_test, nbgrader_meta  # noqa: E402
 from autograder.course import Course  # noqa: E402
 from autograder.exports import write_export  # noqa: E402
-from autograder.language import N_  # noqa: E402
+from autograder.language import SOURCE_LANGUAGE, N_, notebook_language, speaking  # noqa: E402
 from autograder.report_html import student_page, summary_page  # noqa: E402
 
 #: The longest failure message kept; a student's value can make one very long.
@@ -204,12 +204,15 @@ def write_reports(course: Course, lesson: str, db_url: str, problems: dict[str, 
     _plot(rates, lesson, folder / "pass-rates.png")
     _histogram(results, lesson, folder / "scores.png")
     now = datetime.now(timezone.utc)
-    (folder / "summary.html").write_text(summary_page(lesson, results, rates, mistakes, now))
-    for r in results:
-        page = course.root / "feedback" / r.student / lesson / "report.html"
-        page.parent.mkdir(parents=True, exist_ok=True)
-        full_feedback = (page.parent / f"{lesson}.html").is_file()
-        page.write_text(student_page(lesson, r, full_feedback, now))
+    with speaking(SOURCE_LANGUAGE):  # the teacher's pages are in English, whatever the edition
+        (folder / "summary.html").write_text(summary_page(lesson, results, rates, mistakes, now))
+    # A student's page speaks the language of the edition's notebooks, which the student worked in.
+    with speaking(notebook_language(nbformat.read(course.solution_notebook(lesson), as_version=4))):
+        for r in results:
+            page = course.root / "feedback" / r.student / lesson / "report.html"
+            page.parent.mkdir(parents=True, exist_ok=True)
+            full_feedback = (page.parent / f"{lesson}.html").is_file()
+            page.write_text(student_page(lesson, r, full_feedback, now))
     for kind in exports:
         write_export(kind, lesson, results, folder)
     return folder

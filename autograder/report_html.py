@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from autograder.language import N_, _, current_language, ngettext
+from autograder.language import N_, _, current_language, ngettext, translate_message
 
 if TYPE_CHECKING:
     from autograder.report import Failure, Mistake, StudentResult
@@ -196,12 +196,12 @@ def student_page(lesson: str, result: StudentResult, full_feedback: bool, genera
     body.append("<h2>" + e(_("What happened")) + "</h2>")
     if result.problems:
         for problem in result.problems:
-            body.append(f"<section class='card problem'><p class='message'>{e(problem)}</p>"
+            body.append(f"<section class='card problem'><p class='message'>{e(translate_message(problem))}</p>"
                         f"<p class='hint'>{words(advice(problem))}</p></section>")
     else:
         body.append("<p>" + e(_("Your notebook ran from top to bottom; nothing went wrong in grading.")) + "</p>")
     if result.review:
-        lines = "".join(f"<li><div class='message'>{e(reason)}</div></li>" for reason in result.review)
+        lines = "".join(f"<li><div class='message'>{e(translate_message(reason))}</div></li>" for reason in result.review)
         body.append("<section class='card problem'><h3>" + e(_("Needs review")) + "</h3>"
                     f"<p class='hint'>{words(_(REVIEW_ADVICE))}</p>"
                     f"<ul class='failures'>{lines}</ul></section>")
