@@ -9,6 +9,9 @@ prints every problem and exits non-zero when there is one:
 - a translation whose placeholders differ from the English: ``{name}`` fields, code
   spans, link targets, HTML tags, ``**`` markers, line breaks, and the tutorial's
   Chinese quoted in the English, which must stay word for word;
+- Markdown that renders differently from the English (bold, italics, code, links):
+  CommonMark does not open or close ``**`` between a Chinese punctuation mark and a
+  Chinese character, so ``**“队列”**的`` shows its asterisks;
 - English copied unchanged into the translation;
 - a key term of the glossary (``translations/<ll_CC>/glossary.md``, rows marked *yes*)
   used in the English but missing from the translation.
@@ -27,7 +30,7 @@ from babel.messages.catalog import Catalog, Message
 
 from autograder.course import Course
 from autograder.i18n.catalogs import LANGUAGES, CatalogFile, catalog_files, read_catalog, translations_folder
-from autograder.i18n.units import CJK, prose
+from autograder.i18n.units import CJK, _parser as _markdown, prose
 
 BRACE_FIELD = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
@@ -102,6 +105,26 @@ def placeholder_problems(english: str, translation: str) -> list[str]:
     return found
 
 
+MARKDOWN_KINDS = {"heading", "paragraph", "list item", "table cell"}
+
+
+def rendering_problems(english: str, translation: str) -> list[str]:
+    """Emphasis markers that the translation shows as asterisks, where the English renders them.
+
+    CommonMark does not open or close ``**`` between a Chinese punctuation mark and a
+    Chinese character (``**“队列”**的`` shows its asterisks). A translation may drop an
+    emphasis (a title in “quotes” instead of italics); it may not leave markers on show.
+    """
+    def shown_asterisks(text: str) -> int:
+        return sum(token.content.count("*") for block in _markdown.parseInline(text)
+                   for token in block.children or [] if token.type == "text")
+
+    if shown_asterisks(translation) > shown_asterisks(english):
+        return ["* or ** shows as asterisks instead of emphasis: put the Chinese punctuation outside the "
+                "markers (“**队列**”的, not **“队列”**的), or leave a space outside them"]
+    return []
+
+
 def entry_problems(message: Message, terms: list[Term]) -> list[Problem]:
     key = _ids(message)[0]
     strings = _strings(message)
@@ -112,6 +135,8 @@ def entry_problems(message: Message, terms: list[Term]) -> list[Problem]:
     for english, translation in zip(_ids(message) + _ids(message)[-1:] * (len(strings) - len(_ids(message))),
                                     strings):
         problems += [Problem("placeholders", key, detail) for detail in placeholder_problems(english, translation)]
+        if MARKDOWN_KINDS & set(message.auto_comments):
+            problems += [Problem("markup", key, detail) for detail in rendering_problems(english, translation)]
         if translation == english and len(re.findall("[A-Za-z]{2,}", prose(english))) >= 2:
             problems.append(Problem("copied", key, "the translation is the English itself"))
         for term in terms:
