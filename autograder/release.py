@@ -3,9 +3,9 @@
 The student notebooks are never edited by hand: ``make release`` rewrites them all,
 and ``--check`` (run by the test suite) fails when the committed ones differ from
 what nbgrader would generate now. Each translated edition (``autograder.i18n.editions``)
-is built first: its solutions from the English ones and the catalogs (the notebooks
-that changed are executed again, so that their outputs are true), then its student
-notebooks, with nbgrader, like the English course's.
+is built first: its solutions from the English ones and the catalogs, all executed
+again so that their outputs are true (an output can hold a translated message), then
+its student notebooks, with nbgrader, like the English course's.
 """
 
 from __future__ import annotations
@@ -79,9 +79,13 @@ def main() -> None:
         generate_release(course)
         print(f"regenerated {course.release} for {len(course.lessons())} lessons")
         for edition in editions(course):
-            for notebook in build_solutions(edition):
-                print(f"translated and executing {notebook.relative_to(course.root)}", flush=True)
+            changed = build_solutions(edition)
+            # All of them run again: an output can hold a message of the autograder's catalog too.
+            for notebook in [edition.course.solution_notebook(lesson) for lesson in edition.course.lessons()] \
+                    + edition.course.course_notebooks():
+                done = "translated and executed" if notebook in changed else "executed"
                 execute_in_place(notebook, sanitize_patterns(edition.course))
+                print(f"{done} {notebook.relative_to(course.root)}", flush=True)
             generate_release(edition.course)
             print(f"regenerated {edition.course.release} for {len(edition.course.lessons())} lessons")
         return

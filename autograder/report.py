@@ -36,7 +36,7 @@ from nbgrader.api import Gradebook, MissingEntry  # noqa: E402
 from autograder.cells import exercises, is_test, nbgrader_meta  # noqa: E402
 from autograder.course import Course  # noqa: E402
 from autograder.exports import write_export  # noqa: E402
-from autograder.language import SOURCE_LANGUAGE, N_, notebook_language, speaking  # noqa: E402
+from autograder.language import SOURCE_LANGUAGE, N_, notebook_language, speaking, with_fields_hidden  # noqa: E402
 from autograder.report_html import student_page, summary_page  # noqa: E402
 
 #: The longest failure message kept; a student's value can make one very long.
@@ -91,6 +91,8 @@ class StudentResult:
 # A value as ``autograder.checks.describe`` shows it, after the words that introduce a
 # student's own value: "got [3, 2, 1, 0] (type list)".
 _THEIR_VALUE = re.compile(r"\b(got|gave|returned) .*? \(type [\w.]+\)", re.S)
+#: The same in a translated message: the fields of ``autograder.checks``' messages that hold a student's value.
+THEIR_VALUES = {"actual", "value"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colours, which a page cannot show
 _ADDRESS = re.compile(r"<([^<>]*?) at 0x[0-9a-fA-F]+>")
 
@@ -102,7 +104,7 @@ def common_form(ename: str, message: str) -> str:
     6" and "expected 4, got None") made the same mistake as far as the class overview
     is concerned; object addresses differ between runs and are dropped too.
     """
-    text = _THEIR_VALUE.sub(r"\1 …", message)
+    text = with_fields_hidden(_THEIR_VALUE.sub(r"\1 …", message), THEIR_VALUES)
     text = _ADDRESS.sub(r"<\1>", text)
     text = " ".join(text.split())
     return f"{ename}: {text}" if ename else text

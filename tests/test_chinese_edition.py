@@ -169,3 +169,13 @@ def test_the_language_is_the_notebooks_not_the_machines(tmp_path: Path) -> None:
     session = {**base, "JPY_SESSION_NAME": str(chinese / "lesson.ipynb")}
     assert _language_in(tmp_path, session) == "zh-CN"
     assert notebook_language(json.loads((chinese / "lesson.ipynb").read_text())) == "zh-CN"
+
+
+def test_one_chinese_mistake_with_different_values_is_one_message() -> None:
+    from autograder.report import common_form
+    with speaking("zh-CN"):
+        one, other = (_("{what}: expected {expected}, got {actual}.").format(
+            what="timed(…)", expected="(42, 2.5)", actual=value) for value in ("None", "(42, 0.0)"))
+    assert CHINESE.search(one) and one != other
+    assert common_form("ExerciseFailure", one) == common_form("ExerciseFailure", other)
+    assert common_form("ExerciseFailure", one) != common_form("ExerciseFailure", one.replace("(42, 2.5)", "(1, 1.0)"))

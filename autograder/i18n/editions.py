@@ -10,7 +10,7 @@ own gradebook. Both of its notebook folders are generated, never edited by hand:
    catalogs: every unit with a finished translation (not fuzzy) is replaced, code stays
    as it is, and the notebook's metadata says its language (``"lang": "zh-CN"``), which
    is what makes the test messages speak it. A cell whose source did not change keeps
-   its outputs; the notebooks that changed are returned, to be executed again.
+   its outputs until the notebook is executed again.
 2. ``autograder.release`` then generates ``<edition>/notebooks/`` with nbgrader.
 """
 
@@ -101,7 +101,7 @@ def expected_solutions(edition: Edition) -> dict[Path, NotebookNode]:
 
 
 def build_solutions(edition: Edition) -> list[Path]:
-    """Write the edition's ``solutions/``; the notebooks whose sources changed (to execute again)."""
+    """Write the edition's ``solutions/``; the notebooks whose sources changed."""
     changed = []
     for target, notebook in expected_solutions(edition).items():
         previous = nbformat.read(target, as_version=4) if target.is_file() else None
