@@ -4,7 +4,8 @@ A unit is what a translator translates in one piece and what an edit of the Engl
 invalidates: a Markdown heading, paragraph, list item (each paragraph of one) or table
 cell; a comment in a code cell or in a fenced Python block of a Markdown cell; and, in
 a test cell, the text a failure shows the student: the ``what`` argument of the
-``autograder.checks`` helpers and the message of an ``assert``, so that a failed test
+``autograder.checks`` helpers and the message of an ``assert`` or of a raised
+``AssertionError`` or ``ExerciseFailure``, so that a failed test
 speaks the notebook's language. Code is never a unit: a test message is a string
 literal, and an f-string's ``{fields}`` stay as they are. A unit's text is its Markdown source with the soft line breaks
 of the English wrapping joined into spaces, so rewrapping a paragraph changes nothing,
@@ -187,15 +188,21 @@ DESCRIBED = {
     for name, helper in vars(checks).items()
     if inspect.isfunction(helper) and "what" in inspect.signature(helper).parameters
 }
+#: The errors a test cell raises to fail with its own message (not the errors that fakes raise as data).
+FAILURES = {"AssertionError", checks.ExerciseFailure.__name__}
 _STRING = re.compile(r"""(?P<prefix>[rRfF]*)(?P<quote>'''|\"\"\"|'|")(?P<inner>.*)(?P=quote)""", re.S)
 
 
 def _test_messages(tree: ast.AST) -> list[ast.expr]:
-    """The string literals of a test cell that a failure shows: helpers' ``what``, ``assert``'s message."""
+    """The string literals of a test cell that a failure shows: helpers' ``what``, ``assert``'s message,
+    the message of a failure it raises itself."""
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Assert) and node.msg is not None:
             found.append(node.msg)
+        elif (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args
+              and getattr(node.exc.func, "id", None) in FAILURES):
+            found.append(node.exc.args[0])
         elif isinstance(node, ast.Call) and getattr(node.func, "id", None) in DESCRIBED:
             position = DESCRIBED[node.func.id]
             if len(node.args) > position:
