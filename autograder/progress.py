@@ -76,8 +76,8 @@ class Progress:
         left = 'style="text-align: left"'
         # Translators: the progress table's "tests" column: the exercise's tests pass, or fail.
         passes, fails = html.escape(_("passes")), html.escape(_("fails"))
-        verdict = {True: f'<span style="color: #1a7f37">{passes}</span>',
-                   False: f'<span style="color: #cf222e">{fails}</span>'}
+        verdict = {True: f'<span style="color: #1a7f37; white-space: nowrap">{passes}</span>',
+                   False: f'<span style="color: #cf222e; white-space: nowrap">{fails}</span>'}
         rows = "".join(
             f"<tr><td {left}>{html.escape(s.lesson)}</td><td {left}><code>{html.escape(s.exercise)}</code></td>"
             f"<td {left}>{verdict[s.passed]}</td><td {left}>{html.escape(s.message)}</td></tr>"
