@@ -17,6 +17,7 @@ from typing import Any
 
 from autograder.alarm import RealTimeLimit, RealTimeUp
 from autograder.clock import DECIMALS, use_virtual_clock
+from autograder.language import N_, _
 
 
 class ExerciseFailure(AssertionError):
@@ -60,13 +61,17 @@ def rounded(value: Any) -> Any:
 
 def describe(value: Any) -> str:
     """A value as a student should read it in a message: its repr and its type."""
-    return f"{value!r} (type {type(value).__name__})"
+    # Translators: a Python value and its type, as in "[3, 2] (type list)"; both stay in code form.
+    return _("{value} (type {type})").format(value=repr(value), type=type(value).__name__)
 
 
 def assert_same(actual: Any, expected: Any, what: str) -> None:
     """Fail unless ``actual`` equals ``expected`` with exactly the same types."""
     if not same(actual, expected):
-        raise ExerciseFailure(f"{what}: expected {describe(expected)}, got {describe(actual)}.")
+        # Translators: {what} says what was checked (a test cell's description); {expected} and {actual}
+        # are values as "{value} (type {type})" shows them.
+        raise ExerciseFailure(_("{what}: expected {expected}, got {actual}.").format(
+            what=what, expected=describe(expected), actual=describe(actual)))
 
 
 def assert_async_iterator(obj: Any, what: str) -> AsyncIterator[Any]:
@@ -77,26 +82,27 @@ def assert_async_iterator(obj: Any, what: str) -> AsyncIterator[Any]:
     """
     aiter_method = getattr(type(obj), "__aiter__", None)
     if aiter_method is None:
-        raise ExerciseFailure(f"{what} has no __aiter__ method, so `async for` cannot loop over it.")
+        raise ExerciseFailure(_("{what} has no __aiter__ method, so `async for` cannot loop over it.").format(what=what))
     if inspect.iscoroutinefunction(aiter_method):
-        raise ExerciseFailure(
-            f"{what}.__aiter__ is an `async def`: `async for` calls it without awaiting, "
+        raise ExerciseFailure(_(
+            "{what}.__aiter__ is an `async def`: `async for` calls it without awaiting, "
             "so it gets a coroutine. Make __aiter__ a plain `def` that returns the iterator."
-        )
+        ).format(what=what))
     iterator = obj.__aiter__()
     if not hasattr(type(iterator), "__anext__"):
         raise ExerciseFailure(
-            f"{what}.__aiter__() returned {describe(iterator)}, which has no __anext__ method."
+            _("{what}.__aiter__() returned {value}, which has no __anext__ method.").format(
+                what=what, value=describe(iterator))
         )
     return iterator
 
 
 def not_written_yet(stub: str) -> str:
     """The message for an exercise whose stub still raises ``NotImplementedError``."""
-    return (
-        f"{stub} is not written yet: replace `raise NotImplementedError()` with your code, "
+    return _(
+        "{stub} is not written yet: replace `raise NotImplementedError()` with your code, "
         "then run its cell again."
-    )
+    ).format(stub=stub)
 
 
 def assert_async_generator_function(function: Any, name: str) -> None:
@@ -111,12 +117,12 @@ def assert_async_generator_function(function: Any, name: str) -> None:
     if "NotImplementedError" in getattr(getattr(function, "__code__", None), "co_names", ()):
         raise ExerciseFailure(not_written_yet(f"`{name}`"))
     if inspect.iscoroutinefunction(function):
-        raise ExerciseFailure(
-            f"`{name}` is an `async def` without `yield`: calling it makes a coroutine, not an "
+        raise ExerciseFailure(_(
+            "`{name}` is an `async def` without `yield`: calling it makes a coroutine, not an "
             "async generator. Hand out each item with `yield item`."
-        )
-    raise ExerciseFailure(f"`{name}` should be an async generator function (`async def` with `yield`), "
-                         f"but it is {describe(function)}.")
+        ).format(name=name))
+    raise ExerciseFailure(_("`{name}` should be an async generator function (`async def` with `yield`), "
+                            "but it is {value}.").format(name=name, value=describe(function)))
 
 
 async def collect(source: AsyncIterable[Any], what: str) -> list[Any]:
@@ -125,10 +131,10 @@ async def collect(source: AsyncIterable[Any], what: str) -> list[Any]:
     async for item in source:
         items.append(item)
         if len(items) > ENDLESS:
-            raise ExerciseFailure(
-                f"{what} gave more than {ENDLESS} items and looks endless: does "
+            raise ExerciseFailure(_(
+                "{what} gave more than {count} items and looks endless: does "
                 "__anext__ raise StopAsyncIteration when it has nothing left?"
-            )
+            ).format(what=what, count=ENDLESS))
     return items
 
 
@@ -137,10 +143,10 @@ async def assert_next(iterator: AsyncIterator[Any], expected: Any, what: str) ->
     try:
         item = await anext(iterator)
     except StopAsyncIteration:
-        raise ExerciseFailure(
-            f"{what}: expected {describe(expected)}, but the iterator stopped "
+        raise ExerciseFailure(_(
+            "{what}: expected {expected}, but the iterator stopped "
             "(raised StopAsyncIteration) too early."
-        ) from None
+        ).format(what=what, expected=describe(expected))) from None
     assert_same(item, expected, what)
 
 
@@ -151,39 +157,39 @@ async def assert_exhausted(iterator: AsyncIterator[Any], what: str, times: int =
             item = await anext(iterator)
         except StopAsyncIteration:
             continue
-        raise ExerciseFailure(
-            f"{what}: call {attempt} of anext() after the end gave {describe(item)}; "
+        raise ExerciseFailure(_(
+            "{what}: call {attempt} of anext() after the end gave {value}; "
             "a finished async iterator must raise StopAsyncIteration every time it is asked again."
-        )
+        ).format(what=what, attempt=attempt, value=describe(item)))
 
 
 #: What a ``TypeError`` of the async iteration protocol usually means, by a clue in its text.
 TYPE_ERROR_HINTS = [
-    ("coroutine", "A coroutine turned up where an async iterator was expected: an `async def` "
+    ("coroutine", N_("A coroutine turned up where an async iterator was expected: an `async def` "
      "function is an async generator only if its body contains `yield`, and `__aiter__` "
-     "must be a plain `def`."),
-    ("is not an async iterator", "anext() needs an iterator: call aiter() on an async "
-     "iterable first, or loop over it with `async for`."),
-    ("requires an object with __aiter__", "`async for` needs an async iterable: an object "
-     "with an __aiter__ method, such as an async generator or your iterator class."),
+     "must be a plain `def`.")),
+    ("is not an async iterator", N_("anext() needs an iterator: call aiter() on an async "
+     "iterable first, or loop over it with `async for`.")),
+    ("requires an object with __aiter__", N_("`async for` needs an async iterable: an object "
+     "with an __aiter__ method, such as an async generator or your iterator class.")),
 ]
 
 
 #: What the usual ways to break asyncio's own machinery look like from a test, in plain words.
-CANCELLED_HINT = (
+CANCELLED_HINT = N_(
     "a CancelledError reached the test, although the test cancelled nothing. asyncio "
     "cancels a task to stop it: asyncio.timeout does it when its time is up, a TaskGroup "
     "when one of its tasks fails. If such a block in a generator contains a `yield`, the "
     "cancellation lands in the consumer's code (here, the test) instead of yours: keep "
     "every `yield` outside `asyncio.timeout` and `TaskGroup` blocks."
 )
-GENERATOR_EXIT_HINT = (
+GENERATOR_EXIT_HINT = N_(
     "GeneratorExit is what `aclose()` raises inside a generator paused at a `yield`, to "
     "make it finish. The generator must let it go on: no `yield` in a `finally` or an "
     "`except` that catches it, and no `yield` inside a TaskGroup block (the group takes "
     "the GeneratorExit for a failure of its own and wraps it in a BaseExceptionGroup)."
 )
-GROUP_HINT = (
+GROUP_HINT = N_(
     "A TaskGroup collects the errors of its tasks into an exception group, but this "
     "exercise must raise the error itself. Catch the group with `except* SomeError as group:` "
     "and raise `group.exceptions[0]`, or let the error out of a task in another way."
@@ -203,14 +209,17 @@ def explain_asyncio_error(name: str, error: BaseException) -> str | None:
         leaves = _leaves(error)
         listed = ", ".join(map(repr, leaves))
         if any(isinstance(leaf, GeneratorExit) for leaf in leaves):
-            return f"{name} raised {type(error).__name__} holding {listed}. {GENERATOR_EXIT_HINT}"
-        return f"{name} raised {type(error).__name__} holding {listed}. {GROUP_HINT}"
+            hint = _(GENERATOR_EXIT_HINT)
+        else:
+            hint = _(GROUP_HINT)
+        return _("{name} raised {group} holding {listed}. {hint}").format(
+            name=name, group=type(error).__name__, listed=listed, hint=hint)
     if isinstance(error, asyncio.CancelledError):
-        return f"{name}: {CANCELLED_HINT}"
+        return f"{name}: {_(CANCELLED_HINT)}"
     if isinstance(error, GeneratorExit):
-        return f"{name}: a GeneratorExit reached the test. {GENERATOR_EXIT_HINT}"
+        return _("{name}: a GeneratorExit reached the test. {hint}").format(name=name, hint=_(GENERATOR_EXIT_HINT))
     if isinstance(error, RuntimeError) and "ignored GeneratorExit" in str(error):
-        return f"{name}: {error}. {GENERATOR_EXIT_HINT}"
+        return f"{name}: {error}. {_(GENERATOR_EXIT_HINT)}"
     return None
 
 
@@ -248,17 +257,17 @@ class exercise:
         if self.alarm.expired and isinstance(error, (RealTimeUp, asyncio.CancelledError)):
             if isinstance(error, asyncio.CancelledError):
                 asyncio.current_task().uncancel()
-            raise ExerciseFailure(
-                f"{self.name} was stopped after {self.real_time_limit:g} s of real time: look for a "
+            raise ExerciseFailure(_(
+                "{name} was stopped after {seconds} s of real time: look for a "
                 "loop that never ends, such as `while True:` without a `break` or an `await`."
-            ) from None
+            ).format(name=self.name, seconds=f"{self.real_time_limit:g}")) from None
         try:
             await self.timeout.__aexit__(exc_type, error, tb)
         except TimeoutError:
-            raise ExerciseFailure(
-                f"{self.name} did not finish within {self.time_limit:g} s of (virtual) time: "
+            raise ExerciseFailure(_(
+                "{name} did not finish within {seconds} s of (virtual) time: "
                 "something awaits an event that never happens, or loops without end."
-            ) from None
+            ).format(name=self.name, seconds=f"{self.time_limit:g}")) from None
         if isinstance(error, NotImplementedError):
             raise ExerciseFailure(not_written_yet(_raising_function(error))) from None
         explained = None if error is None else explain_asyncio_error(self.name, error)
@@ -270,7 +279,7 @@ class exercise:
         if isinstance(error, TypeError):
             hint = next((hint for clue, hint in TYPE_ERROR_HINTS if clue in str(error)), None)
             if hint is not None:
-                raise ExerciseFailure(f"{self.name}: {error}. {hint}") from error
+                raise ExerciseFailure(f"{self.name}: {error}. {_(hint)}") from error
         return False
 
 
@@ -294,5 +303,5 @@ def _raising_function(error: BaseException) -> str:
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     if tb is None:
-        return "this exercise"
+        return _("this exercise")
     return f"`{tb.tb_frame.f_code.co_qualname}`"

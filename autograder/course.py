@@ -39,7 +39,9 @@ class Course:
 
     @property
     def sanitize_patterns_file(self) -> Path:
-        return self.root / SANITIZE_FILE
+        """The repository's file: in this folder, or above it for a translated edition (``zh_CN/``)."""
+        return next((folder / SANITIZE_FILE for folder in (self.root, *self.root.parents)
+                     if (folder / SANITIZE_FILE).is_file()), self.root / SANITIZE_FILE)
 
     def lessons(self) -> list[str]:
         """The lesson (nbgrader assignment) names, in teaching order."""

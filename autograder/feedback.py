@@ -18,29 +18,33 @@ from pathlib import Path
 from typing import Any
 
 import nbgrader
+from jinja2 import pass_context
 from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from jinja2 import pass_context
 from nbformat import NotebookNode
 from nbgrader.preprocessors import ClearHiddenTests
 from traitlets.config import Config
 
-from autograder.gradebook import GetGradesInWorker, WorkerGradebook
-
 from autograder.cells import is_test
+from autograder.gradebook import GetGradesInWorker, WorkerGradebook
+from autograder.language import N_, _, notebook_language, speaking
 
-HIDDEN_NOTE = "# (more tests ran here: hidden tests, not shown)"
+HIDDEN_NOTE = N_("(more tests ran here: hidden tests, not shown)")
 NBGRADER = Path(nbgrader.__file__).parent
 
 
 class HideHiddenTests(ClearHiddenTests):
     """Strip hidden tests and their tracebacks from the feedback's test cells."""
 
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+        with speaking(notebook_language(nb)):  # the note on the hidden tests, in the notebook's language
+            return super().preprocess(nb, resources)
+
     def preprocess_cell(self, cell: NotebookNode, resources: dict[str, Any], index: int) -> tuple[NotebookNode, dict]:
         if is_test(cell) and self._remove_hidden_test_region(cell):
-            cell.source = f"{cell.source.rstrip()}\n{HIDDEN_NOTE}"
+            cell.source = f"{cell.source.rstrip()}\n# {_(HIDDEN_NOTE)}"
             for output in cell.get("outputs", []):
                 if output.output_type == "error":
                     output.traceback = [f"{output.ename}: {output.evalue}"]

@@ -46,6 +46,7 @@ from autograder.course import CONFIG_FILE, Course  # noqa: E402
 from autograder.exports import EXPORTS  # noqa: E402
 from autograder.gradebook import create_gradebook  # noqa: E402
 from autograder.grading import LessonGrader  # noqa: E402
+from autograder.language import N_  # noqa: E402
 from autograder.nbgrader_cli import run_nbgrader  # noqa: E402
 from autograder.report import load_plotting, write_reports  # noqa: E402
 from autograder.sandbox import Limits  # noqa: E402
@@ -115,8 +116,9 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
         if outcome.result is None:  # a fault of the grader's, not the student's: kept for the teacher
             errors.append(f"{outcome.task}:\n{outcome.error}")
             last_line = outcome.error.strip().splitlines()[-1]
-            outcome.result = {"problems": [f"the grader failed on this submission ({last_line}); "
-                                           f"see {state / f'{lesson}.errors.log'}"], "review": [], "seconds": {}}
+            failed = N_("the grader failed on this submission ({error}); see {log}")
+            outcome.result = {"problems": [failed.format(error=last_line, log=state / f"{lesson}.errors.log")],
+                              "review": [], "seconds": {}}
         outcomes[outcome.task] = outcome.result
         progress(done, len(students), f"graded {outcome.task}")
         if done == max(1, len(students) - jobs + 1):  # every submission handed out: cores are freeing up

@@ -52,6 +52,7 @@ from autograder.gradebook import (
     AssignLatePenaltiesInWorker, OverwriteCellsInWorker, OverwriteKernelspecInWorker, SaveAutoGradesInWorker,
     WorkerGradebook,
 )
+from autograder.language import N_, notebook_language, speaking, translate_message
 from autograder.report import notebook_failures
 from autograder.sandbox import Execution, Limits, close_sandboxes, execute_cells, submission_files
 from autograder.tamper import review_reasons
@@ -81,11 +82,25 @@ def code_sources(notebook: NotebookNode) -> list[str]:
 
 
 def apply_execution(notebook: NotebookNode, execution: Execution) -> None:
-    """Put the outputs and execution counts of ``execution`` into the notebook's code cells."""
-    for index, cell in enumerate(code_cells(notebook)):
-        result = execution.results.get(index)
-        cell.outputs = [from_dict(output) for output in result.outputs] if result else []
-        cell.execution_count = result.execution_count if result else None
+    """Put the outputs and execution counts of ``execution`` into the notebook's code cells.
+
+    The errors the grader itself wrote (a cell stopped at its time limit, a crash, a cell
+    not run) are in English; they are put in the notebook's language here, as the test
+    cells' own messages already are.
+    """
+    with speaking(notebook_language(notebook)):
+        for index, cell in enumerate(code_cells(notebook)):
+            result = execution.results.get(index)
+            cell.outputs = [from_dict(_in_language(output)) for output in result.outputs] if result else []
+            cell.execution_count = result.execution_count if result else None
+
+
+def _in_language(output: dict[str, Any]) -> dict[str, Any]:
+    """A grader-written error (its traceback is the one line ``ename: evalue``) in the current language."""
+    if output.get("output_type") != "error" or output.get("traceback") != [f"{output['ename']}: {output['evalue']}"]:
+        return output
+    evalue = translate_message(output["evalue"])
+    return {**output, "evalue": evalue, "traceback": [f"{output['ename']}: {evalue}"]}
 
 
 @dataclass
@@ -102,23 +117,25 @@ def inspect(submission: Submission, lesson: str, release: NotebookNode) -> None:
     expected = submission.folder / f"{lesson}.ipynb"
     others = sorted(p.name for p in submission.folder.glob("*.ipynb") if p != expected)
     if not expected.is_file():
-        renamed = f"; found {', '.join(others)} (renamed?)" if others else ""
-        submission.problems.append(f"missing notebook {expected.name}{renamed}")
+        missing = N_("missing notebook {name}; found {others} (renamed?)") if others else N_("missing notebook {name}")
+        submission.problems.append(missing.format(name=expected.name, others=", ".join(others)))
         return
     try:
         notebook = nbformat.read(expected, as_version=4)
         nbformat.validate(notebook)
     except Exception as error:  # any unreadable file is reported, never fatal
-        submission.problems.append(f"malformed notebook {expected.name}: {type(error).__name__}: {str(error)[:200]}")
+        submission.problems.append(N_("malformed notebook {name}: {error}").format(
+            name=expected.name, error=f"{type(error).__name__}: {str(error)[:200]}"))
         return
     submission.notebook = notebook
     submitted_tests = {nbgrader_meta(c).get("grade_id"): c.source for c in notebook.cells if is_test(c)}
     for cell in filter(is_test, release.cells):
         grade_id = nbgrader_meta(cell)["grade_id"]
         if grade_id not in submitted_tests:
-            submission.problems.append(f"test cell {grade_id} was deleted (it scores 0)")
+            submission.problems.append(N_("test cell {grade_id} was deleted (it scores 0)").format(grade_id=grade_id))
         elif submitted_tests[grade_id] != cell.source:
-            submission.problems.append(f"test cell {grade_id} was edited (nbgrader restores it from the source)")
+            submission.problems.append(
+                N_("test cell {grade_id} was edited (nbgrader restores it from the source)").format(grade_id=grade_id))
 
 
 class LessonGrader:
@@ -167,7 +184,8 @@ class LessonGrader:
                 with self.book.transaction():
                     notebook = self._run(self.sanitize, submission.notebook, resources)
             except Exception as error:  # nbgrader itself refuses such a notebook
-                submission.problems.append(f"nbgrader cannot read the notebook's cells: {type(error).__name__}: {error}")
+                submission.problems.append(N_("nbgrader cannot read the notebook's cells: {error}").format(
+                    error=f"{type(error).__name__}: {error}"))
             else:
                 sources = code_sources(notebook)
                 submission.review += review_reasons(sources, self.given)

@@ -36,6 +36,10 @@ def mask_volatile_text(notebook: nbformat.NotebookNode, patterns: list[tuple[str
                 output.data["text/plain"] = masked(output.data["text/plain"], patterns)
 
 
+def sanitize_patterns(course: Course) -> list[tuple[str, str]]:
+    return get_sanitize_patterns(course.sanitize_patterns_file.read_text())
+
+
 def execute_in_place(notebook_path: Path, patterns: list[tuple[str, str]]) -> None:
     """Run every cell of the notebook in a fresh kernel and save the masked outputs."""
     notebook = nbformat.read(notebook_path, as_version=4)
@@ -54,7 +58,7 @@ def main() -> None:
     parser.add_argument("--course", type=Path, default=Path.cwd(), help="course folder")
     args = parser.parse_args()
     course = Course.at(args.course)
-    patterns = get_sanitize_patterns(course.sanitize_patterns_file.read_text())
+    patterns = sanitize_patterns(course)
     if args.lessons:
         notebooks = [course.solution_notebook(lesson) for lesson in args.lessons]
     else:

@@ -18,6 +18,7 @@ import nbformat
 from autograder.cells import exercises, nbgrader_meta
 from autograder.checks import ExerciseFailure
 from autograder.kernel import fresh_kernel_client
+from autograder.language import _
 
 
 @dataclass(frozen=True)
@@ -60,30 +61,31 @@ class Progress:
         passed = sum(status.passed for status in self.statuses)
         total = len(self.statuses)
         if passed == total:
-            return f"All {total} exercises pass their tests. Well done!"
+            return _("All {total} exercises pass their tests. Well done!").format(total=total)
         upcoming = next(status for status in self.statuses if not status.passed)
-        return (
-            f"{passed} of {total} exercises pass their tests. "
-            f"Next up: {upcoming.exercise} in {upcoming.lesson}."
-        )
+        return _("{passed} of {total} exercises pass their tests. Next up: {exercise} in {lesson}.").format(
+            passed=passed, total=total, exercise=upcoming.exercise, lesson=upcoming.lesson)
 
     def __repr__(self) -> str:
-        rows = [
-            f"{'pass' if s.passed else 'FAIL'}  {s.lesson}  {s.exercise}  {s.message}".rstrip()
-            for s in self.statuses
-        ]
+        # Translators: the progress table as plain text, one row per exercise: whether its tests pass.
+        verdict = {True: _("pass"), False: _("FAIL")}
+        rows = [f"{verdict[s.passed]}  {s.lesson}  {s.exercise}  {s.message}".rstrip() for s in self.statuses]
         return "\n".join([self.summary, *rows])
 
     def _repr_html_(self) -> str:
         left = 'style="text-align: left"'
-        verdict = {True: '<span style="color: #1a7f37">passes</span>',
-                   False: '<span style="color: #cf222e">fails</span>'}
+        # Translators: the progress table's "tests" column: the exercise's tests pass, or fail.
+        passes, fails = html.escape(_("passes")), html.escape(_("fails"))
+        verdict = {True: f'<span style="color: #1a7f37; white-space: nowrap">{passes}</span>',
+                   False: f'<span style="color: #cf222e; white-space: nowrap">{fails}</span>'}
         rows = "".join(
             f"<tr><td {left}>{html.escape(s.lesson)}</td><td {left}><code>{html.escape(s.exercise)}</code></td>"
             f"<td {left}>{verdict[s.passed]}</td><td {left}>{html.escape(s.message)}</td></tr>"
             for s in self.statuses
         )
-        header = "".join(f"<th {left}>{name}</th>" for name in ("lesson", "exercise", "tests", "first failure"))
+        # Translators: the progress table's column headers.
+        names = (_("lesson"), _("exercise"), _("tests"), _("first failure"))
+        header = "".join(f"<th {left}>{html.escape(name)}</th>" for name in names)
         return (
             f"<p><strong>{html.escape(self.summary)}</strong></p>"
             f"<table><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>"
@@ -94,7 +96,7 @@ async def check_progress(folder: Path | str = ".", *, at_once: int = 2) -> Progr
     """Check every lesson notebook below ``folder``, ``at_once`` kernels at a time."""
     notebooks = sorted(Path(folder).glob("*/*.ipynb"))
     if not notebooks:
-        raise FileNotFoundError(f"no lesson notebooks in {Path(folder).resolve()}")
+        raise FileNotFoundError(_("no lesson notebooks in {folder}").format(folder=Path(folder).resolve()))
     slots = asyncio.Semaphore(at_once)
 
     async def checked(path: Path) -> list[ExerciseStatus]:

@@ -1,8 +1,11 @@
-"""Generate the student notebooks (``notebooks/``) from the solutions with nbgrader.
+"""Generate the student notebooks (``notebooks/``) from the solutions with nbgrader, for every edition.
 
 The student notebooks are never edited by hand: ``make release`` rewrites them all,
 and ``--check`` (run by the test suite) fails when the committed ones differ from
-what nbgrader would generate now.
+what nbgrader would generate now. Each translated edition (``autograder.i18n.editions``)
+is built first: its solutions from the English ones and the catalogs, all executed
+again so that their outputs are true (an output can hold a translated message), then
+its student notebooks, with nbgrader, like the English course's.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ import nbformat
 from nbconvert.preprocessors import ClearOutputPreprocessor
 
 from autograder.course import CONFIG_FILE, Course
+from autograder.i18n.editions import build_solutions, editions, solution_differences
 from autograder.nbgrader_cli import run_nbgrader
+from autograder.outputs import execute_in_place, sanitize_patterns
 
 
 def generate_release(course: Course) -> None:
@@ -66,20 +71,34 @@ def release_differences(course: Course) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--course", type=Path, default=Path.cwd(), help="course folder")
+    parser.add_argument("--course", type=Path, default=Path.cwd(), help="course folder (the English one)")
     parser.add_argument("--check", action="store_true", help="only report differences")
     args = parser.parse_args()
     course = Course.at(args.course)
     if not args.check:
         generate_release(course)
         print(f"regenerated {course.release} for {len(course.lessons())} lessons")
+        for edition in editions(course):
+            changed = build_solutions(edition)
+            # All of them run again: an output can hold a message of the autograder's catalog too.
+            for notebook in [edition.course.solution_notebook(lesson) for lesson in edition.course.lessons()] \
+                    + edition.course.course_notebooks():
+                done = "translated and executed" if notebook in changed else "executed"
+                execute_in_place(notebook, sanitize_patterns(edition.course))
+                print(f"{done} {notebook.relative_to(course.root)}", flush=True)
+            generate_release(edition.course)
+            print(f"regenerated {edition.course.release} for {len(edition.course.lessons())} lessons")
         return
-    differences = release_differences(course)
+    differences = [f"{course.release.name}/{name}" for name in release_differences(course)]
+    for edition in editions(course):
+        differences += solution_differences(edition)
+        differences += [f"{edition.language}/{edition.course.release.name}/{name}"
+                        for name in release_differences(edition.course)]
     for name in differences:
-        print(f"out of date: {course.release.name}/{name}")
+        print(f"out of date: {name}")
     if differences:
-        sys.exit("the student notebooks differ from the solutions: run `make release`")
-    print("the student notebooks match the solutions")
+        sys.exit("the generated notebooks differ from the solutions and the catalogs: run `make release`")
+    print("the student notebooks and the translated editions match the solutions and the catalogs")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from autograder.cells import exercises, is_test, nbgrader_meta
 from autograder.course import Course
 from autograder.exports import write_export
+from autograder.language import SOURCE_LANGUAGE, N_, notebook_language, speaking, with_fields_hidden
 from autograder.report_html import student_page, summary_page
 
 #: The longest failure message kept; a student's value can make one very long.
@@ -87,6 +88,8 @@ class StudentResult:
 # A value as ``autograder.checks.describe`` shows it, after the words that introduce a
 # student's own value: "got [3, 2, 1, 0] (type list)".
 _THEIR_VALUE = re.compile(r"\b(got|gave|returned) .*? \(type [\w.]+\)", re.S)
+#: The same in a translated message: the fields of ``autograder.checks``' messages that hold a student's value.
+THEIR_VALUES = {"actual", "value"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colours, which a page cannot show
 _ADDRESS = re.compile(r"<([^<>]*?) at 0x[0-9a-fA-F]+>")
 
@@ -98,7 +101,7 @@ def common_form(ename: str, message: str) -> str:
     6" and "expected 4, got None") made the same mistake as far as the class overview
     is concerned; object addresses differ between runs and are dropped too.
     """
-    text = _THEIR_VALUE.sub(r"\1 …", message)
+    text = with_fields_hidden(_THEIR_VALUE.sub(r"\1 …", message), THEIR_VALUES)
     text = _ADDRESS.sub(r"<\1>", text)
     text = " ".join(text.split())
     return f"{ename}: {text}" if ename else text
@@ -150,7 +153,7 @@ def read_results(course: Course, lesson: str, db_url: str, problems: dict[str, l
             try:
                 grades = {g.name: g.score for g in gradebook.find_submission_notebook(lesson, lesson, student).grades}
             except MissingEntry:
-                grades, found = {}, [*found, "nbgrader has no graded notebook for this student"]
+                grades, found = {}, [*found, N_("nbgrader has no graded notebook for this student")]
             points = {
                 exercise: (sum(grades.get(t, 0.0) for t in tests), sum(maxima[t] for t in tests))
                 for exercise, tests in tests_of.items()
@@ -167,8 +170,8 @@ def read_results(course: Course, lesson: str, db_url: str, problems: dict[str, l
             for exercise, tests in tests_of.items():
                 for test in tests:
                     if grades and grades.get(test, 0.0) < maxima[test] and test not in failed:
-                        found_failures.append(Failure(exercise, test, "", "this test did not pass and showed no message "
-                                                "(the cell did not run, or it was deleted)"))
+                        found_failures.append(Failure(exercise, test, "", N_(
+                            "this test did not pass and showed no message (the cell did not run, or it was deleted)")))
             graded_at = (datetime.fromtimestamp(graded.stat().st_mtime, timezone.utc)
                          if grades and graded.is_file() else None)
             results.append(StudentResult(student, points, found, review.get(student, []), found_failures, graded_at))
@@ -225,12 +228,15 @@ def write_reports(course: Course, lesson: str, db_url: str, problems: dict[str, 
     pass_rates_plot(rates, lesson, folder / "pass-rates.png")
     scores_histogram([(r.score, r.max_score) for r in results], lesson, folder / "scores.png")
     now = datetime.now(timezone.utc)
-    (folder / "summary.html").write_text(summary_page(lesson, results, rates, mistakes, now))
-    for r in results:
-        page = course.root / "feedback" / r.student / lesson / "report.html"
-        page.parent.mkdir(parents=True, exist_ok=True)
-        full_feedback = (page.parent / f"{lesson}.html").is_file()
-        page.write_text(student_page(lesson, r, full_feedback, now))
+    with speaking(SOURCE_LANGUAGE):  # the teacher's pages are in English, whatever the edition
+        (folder / "summary.html").write_text(summary_page(lesson, results, rates, mistakes, now))
+    # A student's page speaks the language of the edition's notebooks, which the student worked in.
+    with speaking(notebook_language(nbformat.read(course.solution_notebook(lesson), as_version=4))):
+        for r in results:
+            page = course.root / "feedback" / r.student / lesson / "report.html"
+            page.parent.mkdir(parents=True, exist_ok=True)
+            full_feedback = (page.parent / f"{lesson}.html").is_file()
+            page.write_text(student_page(lesson, r, full_feedback, now))
     for kind in exports:
         write_export(kind, lesson, results, folder)
     return folder

@@ -18,10 +18,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from autograder.language import N_, _, current_language, ngettext, translate_message
+
 if TYPE_CHECKING:
     from autograder.report import Failure, Mistake, StudentResult
 
-COURSE_TITLE = "Async iterators and async generators, hands on"
+COURSE_TITLE = N_("Async iterators and async generators, hands on")
 
 STYLE = """
 :root { --ink: #1d2330; --muted: #5b6475; --line: #d9dee8; --ok: #1f7a3f; --bad: #b3261e;
@@ -76,48 +78,48 @@ footer { color: var(--muted); font-size: .85rem; margin: 2rem 0 1rem; }
 
 #: What each kind of error means in plain words, before its message.
 ERROR_WORDS = {
-    "ExerciseFailure": "The test says:",
-    "CellTimeoutError": "The test ran longer than the time limit and was stopped. Look for a loop that never "
-                        "ends, or an `await` on something that never happens:",
-    "NameError": "A name your code should define did not exist when the test ran. Did your answer cell run "
-                 "without an error, and is the name spelled as in the exercise?",
-    "AssertionError": "A check of the test failed:",
-    "NotImplementedError": "The exercise is not written yet:",
-    "CellError": "The cell did not finish running:",
+    "ExerciseFailure": N_("The test says:"),
+    "CellTimeoutError": N_("The test ran longer than the time limit and was stopped. Look for a loop that never "
+                           "ends, or an `await` on something that never happens:"),
+    "NameError": N_("A name your code should define did not exist when the test ran. Did your answer cell run "
+                    "without an error, and is the name spelled as in the exercise?"),
+    "AssertionError": N_("A check of the test failed:"),
+    "NotImplementedError": N_("The exercise is not written yet:"),
+    "CellError": N_("The cell did not finish running:"),
 }
 
 #: A problem of the run, recognised by a part of its text, and what to do next time.
 PROBLEM_ADVICE = [
     (("ran past", "ran longer", "did not stop within"),
-     "A cell ran longer than the time limit and was stopped: it scored 0, and the cells after it still ran. "
-     "Next time, run the whole notebook (Kernel > Restart Kernel and Run All Cells) before handing it in and "
-     "check that every cell finishes; a loop that never ends or an `await` on something that never happens "
-     "is the usual cause."),
+     N_("A cell ran longer than the time limit and was stopped: it scored 0, and the cells after it still ran. "
+        "Next time, run the whole notebook (Kernel > Restart Kernel and Run All Cells) before handing it in and "
+        "check that every cell finishes; a loop that never ends or an `await` on something that never happens "
+        "is the usual cause.")),
     (("kernel died", "crash"),
-     "Python itself stopped while running a cell (for example `os._exit()`, or running out of memory). "
-     "The grader started it again and went on after that cell, which scored 0. Next time, run the whole "
-     "notebook from the top before handing it in."),
+     N_("Python itself stopped while running a cell (for example `os._exit()`, or running out of memory). "
+        "The grader started it again and went on after that cell, which scored 0. Next time, run the whole "
+        "notebook from the top before handing it in.")),
     (("was deleted",),
-     "A test cell was deleted from your notebook, so it could not run and scored 0. Next time, leave the "
-     "test cells where they are; if you lost one, take a fresh copy of the notebook and copy your answers in."),
+     N_("A test cell was deleted from your notebook, so it could not run and scored 0. Next time, leave the "
+        "test cells where they are; if you lost one, take a fresh copy of the notebook and copy your answers in.")),
     (("was edited",),
-     "A test cell was changed. The grader puts the original test back, so your changes to it did not count. "
-     "Next time, change only the cells marked `# YOUR CODE HERE`."),
+     N_("A test cell was changed. The grader puts the original test back, so your changes to it did not count. "
+        "Next time, change only the cells marked `# YOUR CODE HERE`.")),
     (("malformed notebook",),
-     "Your file could not be read as a notebook, so nothing in it could be graded. Next time, save it from "
-     "JupyterLab and hand in the .ipynb file itself, without opening it in another editor first; the "
-     "Validate button tells you whether it runs."),
+     N_("Your file could not be read as a notebook, so nothing in it could be graded. Next time, save it from "
+        "JupyterLab and hand in the .ipynb file itself, without opening it in another editor first; the "
+        "Validate button tells you whether it runs.")),
     (("missing notebook", "renamed"),
-     "The grader did not find the notebook under its original name, so nothing could be graded. Next time, "
-     "hand in the notebook under the name it had when you got it."),
+     N_("The grader did not find the notebook under its original name, so nothing could be graded. Next time, "
+        "hand in the notebook under the name it had when you got it.")),
     (("not run", "could not be run"),
-     "Some cells never ran, because the cells before them could not be run again after a crash. Next time, "
-     "run the whole notebook from the top before handing it in."),
+     N_("Some cells never ran, because the cells before them could not be run again after a crash. Next time, "
+        "run the whole notebook from the top before handing it in.")),
     (("no graded notebook",),
-     "nbgrader could not grade this submission. Your teacher has been told."),
+     N_("nbgrader could not grade this submission. Your teacher has been told.")),
 ]
-GENERIC_ADVICE = "Your teacher has been told and will look at it."
-REVIEW_ADVICE = (
+GENERIC_ADVICE = N_("Your teacher has been told and will look at it.")
+REVIEW_ADVICE = N_(
     "Some of your code uses something that no exercise needs (below). Your score stands until your teacher "
     "has read that code. Next time, use only what the lesson uses."
 )
@@ -133,47 +135,54 @@ def words(text: str) -> str:
 
 
 def advice(problem: str) -> str:
-    return next((words for clues, words in PROBLEM_ADVICE if any(c in problem for c in clues)), GENERIC_ADVICE)
+    return _(next((words for clues, words in PROBLEM_ADVICE if any(c in problem for c in clues)), GENERIC_ADVICE))
 
 
 def _page(title: str, header: str, body: str, generated: datetime) -> str:
+    written = _("page written {time} UTC").format(time=f"{generated:%Y-%m-%d %H:%M}")
     return (
-        "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<!doctype html>\n<html lang='{e(current_language())}'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{e(title)}</title><style>{STYLE}</style></head><body>"
         f"<header><div>{header}</div></header><main>{body}"
-        f"<footer>{e(COURSE_TITLE)} · page written {generated:%Y-%m-%d %H:%M} UTC</footer></main></body></html>\n"
+        f"<footer>{e(_(COURSE_TITLE))} · {e(written)}</footer></main></body></html>\n"
     )
 
 
 def _failure(failure: Failure, lesson: str, full_feedback: bool) -> str:
     if failure.ename:
-        meaning = ERROR_WORDS.get(failure.ename, f"Your code raised {failure.ename} during the test:")
+        meaning = (_(ERROR_WORDS[failure.ename]) if failure.ename in ERROR_WORDS
+                   else _("Your code raised {name} during the test:").format(name=failure.ename))
         shown = f"{failure.ename}: {failure.message}" if failure.message else failure.ename
         text = f"<p class='hint'>{words(meaning)}</p><div class='message'>{e(shown)}</div>"
     else:
-        text = f"<p class='hint'>{e(failure.message.capitalize())}.</p>"
-    link = (f"<a href='{e(lesson)}.html#{e(failure.test)}'>See test <code>{e(failure.test)}</code> in your "
-            "notebook</a>" if full_feedback else f"Test <code>{e(failure.test)}</code>")
+        text = f"<p class='hint'>{e(_(failure.message).capitalize())}.</p>"
+    test = f"<code>{e(failure.test)}</code>"
+    if full_feedback:
+        see = e(_("See test {test} in your notebook")).format(test=test)
+        link = f"<a href='{e(lesson)}.html#{e(failure.test)}'>{see}</a>"
+    else:
+        link = e(_("Test {test}")).format(test=test)
     return f"<li>{text}<div>{link}</div></li>"
 
 
 def student_page(lesson: str, result: StudentResult, full_feedback: bool, generated: datetime) -> str:
     """A student's report: points and failing tests per exercise, problems with what to do next time."""
-    graded = (f"graded {result.graded_at:%Y-%m-%d %H:%M} UTC" if result.graded_at
-              else "not graded: there was no notebook to run")
-    header = (f"<p class='course'>{e(COURSE_TITLE)}</p><h1>{e(lesson)}</h1>"
+    graded = (_("graded {time} UTC").format(time=f"{result.graded_at:%Y-%m-%d %H:%M}") if result.graded_at
+              else _("not graded: there was no notebook to run"))
+    header = (f"<p class='course'>{e(_(COURSE_TITLE))}</p><h1>{e(lesson)}</h1>"
               f"<div class='row'><p class='meta'>{e(result.student)} · {e(graded)}</p>"
               f"<span class='score'>{result.score:g} / {result.max_score:g}</span></div>")
-    body = ["<h2>Exercises</h2>"]
+    body = ["<h2>" + e(_("Exercises")) + "</h2>"]
     for exercise, (score, most) in result.points.items():
         passed = score == most
         failures = [f for f in result.failures if f.exercise == exercise]
-        status = ("<span class='badge passed'>passed</span>" if passed
-                  else f"<span class='badge failed'>lost {most - score:g} point{'s' * (most - score != 1)}</span>")
+        lost = ngettext("lost {points} point", "lost {points} points", 1 if most - score == 1 else 2)
+        status = ("<span class='badge passed'>" + e(_("passed")) + "</span>" if passed
+                  else f"<span class='badge failed'>{e(lost.format(points=f'{most - score:g}'))}</span>")
         items = "".join(_failure(f, lesson, full_feedback) for f in failures)
         if not passed and not failures:
-            items = "<li><p class='hint'>Its tests did not run: see what happened below.</p></li>"
+            items = "<li><p class='hint'>" + e(_("Its tests did not run: see what happened below.")) + "</p></li>"
         body.append(
             f"<section class='card {'passed' if passed else 'failed'}' id='exercise-{e(exercise)}'>"
             f"<div class='row'><h3><code>{e(exercise)}</code></h3>"
@@ -181,22 +190,25 @@ def student_page(lesson: str, result: StudentResult, full_feedback: bool, genera
             + (f"<ul class='failures'>{items}</ul>" if items else "")
             + "</section>")
     if any(f.ename for f in result.failures):
-        body.append("<p class='next'>The graded tests include hidden ones that your copy of the notebook did not "
-                    "show: their messages are here, their code is not. Make the code right, not only the cases "
-                    "you can see.</p>")
-    body.append("<h2>What happened</h2>")
+        body.append("<p class='next'>" + e(_("The graded tests include hidden ones that your copy of the notebook "
+                                             "did not show: their messages are here, their code is not. Make the code "
+                                             "right, not only the cases you can see.")) + "</p>")
+    body.append("<h2>" + e(_("What happened")) + "</h2>")
     if result.problems:
         for problem in result.problems:
-            body.append(f"<section class='card problem'><p class='message'>{e(problem)}</p>"
+            body.append(f"<section class='card problem'><p class='message'>{e(translate_message(problem))}</p>"
                         f"<p class='hint'>{words(advice(problem))}</p></section>")
     else:
-        body.append("<p>Your notebook ran from top to bottom; nothing went wrong in grading.</p>")
+        body.append("<p>" + e(_("Your notebook ran from top to bottom; nothing went wrong in grading.")) + "</p>")
     if result.review:
-        lines = "".join(f"<li><div class='message'>{e(reason)}</div></li>" for reason in result.review)
-        body.append(f"<section class='card problem'><h3>Needs review</h3><p class='hint'>{words(REVIEW_ADVICE)}</p>"
+        lines = "".join(f"<li><div class='message'>{e(translate_message(reason))}</div></li>" for reason in result.review)
+        body.append("<section class='card problem'><h3>" + e(_("Needs review")) + "</h3>"
+                    f"<p class='hint'>{words(_(REVIEW_ADVICE))}</p>"
                     f"<ul class='failures'>{lines}</ul></section>")
-    body.append(f"<p>Your whole notebook, with every test's output: <a href='{e(lesson)}.html'>{e(lesson)}.html</a></p>"
-                if full_feedback else "<p>There is no graded notebook to show.</p>")
+    notebook_link = f"<a href='{e(lesson)}.html'>{e(lesson)}.html</a>"
+    whole = e(_("Your whole notebook, with every test's output: {link}")).format(link=notebook_link)
+    body.append(f"<p>{whole}</p>"
+                if full_feedback else "<p>" + e(_("There is no graded notebook to show.")) + "</p>")
     return _page(f"{lesson}: {result.student}", header, "".join(body), generated)
 
 

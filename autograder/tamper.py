@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 from IPython.core.inputtransformer2 import TransformerManager
 
+from autograder.language import N_
+
 #: Modules an answer may import: the standard library's tools for this course's exercises.
 ALLOWED_MODULES = frozenset({
     "asyncio", "collections", "contextlib", "itertools", "functools", "time", "math", "random", "dataclasses",
@@ -104,29 +106,29 @@ def findings(source: str, protected: frozenset[str] = frozenset()) -> list[Findi
 def _reason(node: ast.AST, modules: set[str]) -> str | None:
     if isinstance(node, ast.Import):
         outside = [alias.name for alias in node.names if alias.name.split(".")[0] not in ALLOWED_MODULES]
-        return f"imports {', '.join(outside)}, outside the allowed modules" if outside else None
+        return N_("imports {modules}, outside the allowed modules").format(modules=", ".join(outside)) if outside else None
     if isinstance(node, ast.ImportFrom):
         module = node.module or ""
         if node.level or module.split(".")[0] not in ALLOWED_MODULES:
-            return f"imports from {'.' * node.level}{module}, outside the allowed modules"
+            return N_("imports from {module}, outside the allowed modules").format(module="." * node.level + module)
         return None
     if isinstance(node, ast.Name) and (node.id in FORBIDDEN_NAMES or _is_dunder(node.id)
                                        or re.fullmatch(r"_i\d+", node.id)):
-        return f"uses {node.id}"
+        return N_("uses {name}").format(name=node.id)
     if isinstance(node, ast.Attribute):
         if _forbidden_attribute(node.attr):
-            return f"uses the attribute {node.attr}"
+            return N_("uses the attribute {name}").format(name=node.attr)
         if node.attr.startswith("_") and not _is_protocol(node.attr) and _root(node) in modules:
-            return f"uses {node.attr}, private to a module"
+            return N_("uses {name}, private to a module").format(name=node.attr)
     if isinstance(node, ast.Constant) and isinstance(node.value, str) and _names_forbidden_path(node.value):
-        return "names a forbidden attribute in a string"
+        return N_("names a forbidden attribute in a string")
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         if node.func.id in WRITING:
-            return f"calls {node.func.id}"
+            return N_("calls {name}").format(name=node.func.id)
         name = node.args[1] if len(node.args) > 1 else None
         plain = isinstance(name, ast.Constant) and isinstance(name.value, str) and not _forbidden_attribute(name.value)
         if node.func.id in READING and not plain:
-            return f"calls {node.func.id} with a computed or forbidden name"
+            return N_("calls {name} with a computed or forbidden name").format(name=node.func.id)
     return None
 
 
@@ -169,9 +171,9 @@ def _monkeypatch(node: ast.AST, protected: set[str]) -> str | None:
                else [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else [])
     for target in targets:
         if isinstance(target, ast.Attribute) and target.attr.startswith("__") and target.attr.endswith("__"):
-            return f"changes {ast.unparse(target)}, a special method, by assignment"
+            return N_("changes {target}, a special method, by assignment").format(target=ast.unparse(target))
         if isinstance(target, (ast.Attribute, ast.Subscript)) and _root(target) in protected:
-            return f"changes {ast.unparse(target)}, part of an imported module or of the tests"
+            return N_("changes {target}, part of an imported module or of the tests").format(target=ast.unparse(target))
     return None
 
 
@@ -185,7 +187,8 @@ def review_reasons(sources: list[str], given: set[str]) -> list[str]:
     As a teacher reads it: where (the code cell's number, as in the other problems), what, and the code.
     """
     protected = frozenset().union(*(_autograder_names(source) for source in sources if source in given))
-    return [f"code cell {number}, line {f.line}: {f.reason}: `{f.code}`"
+    return [N_("code cell {number}, line {line}: {reason}: `{code}`").format(number=number, line=f.line,
+                                                                              reason=f.reason, code=f.code)
             for number, source in enumerate(sources, start=1) if source not in given
             for f in findings(source, protected)]
 

@@ -2,11 +2,14 @@
 
 The test opens lesson 00 of the student notebooks, runs every cell, reads what a
 student reads, writes the exercise, re-runs its test, saves, and presses nbgrader's
-Validate button. Screenshots go to ``test-artifacts/``.
+Validate button; then the progress notebook. The same again in the Chinese edition
+(``make lab LANG=zh_CN``), whose JupyterLab speaks Chinese, and so do the test messages
+and the progress table. Screenshots go to ``test-artifacts/`` (``zh-`` for the Chinese).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -26,6 +29,9 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from autograder.cells import exercises as exercises_of
+from autograder.checks import not_written_yet
+from autograder.i18n.editions import editions
+from autograder.language import _, speaking
 from tests.conftest import REPOSITORY
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -72,18 +78,19 @@ def wait_until_up(url: str, server: subprocess.Popen, seconds: float = 60) -> No
 class Lab:
     base: str
     token: str
+    release: Path  # the student notebooks it serves (a scratch copy of them)
+    lang: str  # the edition's language, which is also JupyterLab's
+    screenshots: str  # the prefix of its screenshots' names
 
     def url(self, notebook: str) -> str:
         """The notebook alone in a fresh workspace (``reset`` drops tabs left by earlier tests)."""
         return f"{self.base}/lab/tree/{notebook}?token={self.token}&reset"
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """The README's ``make lab``, on a loopback port and a scratch copy of the student notebooks."""
-    scratch = tmp_path_factory.mktemp("student")
+def started_lab(scratch: Path, release: Path, lang: str, make_args: list[str]) -> Iterator[Lab]:
+    """The README's ``make lab``, on a loopback port and a scratch copy of ``release``."""
     notebooks = scratch / "notebooks"
-    shutil.copytree(REPOSITORY.release, notebooks)
+    shutil.copytree(release, notebooks)
     settings = scratch / "lab-settings"
     for name, values in LAB_SETTINGS.items():
         (settings / name).parent.mkdir(parents=True, exist_ok=True)
@@ -94,18 +101,29 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
            "JUPYTERLAB_WORKSPACES_DIR": str(scratch / "lab-workspaces")}
     log = (scratch / "jupyterlab.log").open("w")
     server = subprocess.Popen(
-        ["make", "--no-print-directory", "-C", str(REPOSITORY.root), "lab",
+        ["make", "--no-print-directory", "-C", str(REPOSITORY.root), "lab", *make_args,
          f"NOTEBOOKS={notebooks}", f"LAB_ARGS={lab_args}"],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/api/status?token={token}", server)
-        yield Lab(base, token)
+        yield Lab(base, token, notebooks, lang, "" if lang == "en" else f"{lang}-")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture(scope="module", params=["en", "zh-CN"])
+def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """``make lab`` for the English edition, and ``make lab LANG=zh_CN`` for the Chinese one."""
+    scratch = tmp_path_factory.mktemp(f"student-{request.param}")
+    if request.param == "en":
+        yield from started_lab(scratch, REPOSITORY.release, "en", [])
+    else:
+        edition = next(edition for edition in editions(REPOSITORY) if edition.lang == request.param)
+        yield from started_lab(scratch, edition.course.release, edition.lang, [f"LANG={edition.language}"])
 
 
 @pytest.fixture
@@ -128,15 +146,25 @@ def cell_with(page: Page, text: str):
     )
 
 
-def run_all_cells(page: Page) -> None:
+def ui(lab: Lab, label: str, context: str = "") -> str:
+    """JupyterLab's ``label`` as the lab shows it: its language pack's translation in a translated edition."""
+    if lab.lang == "en":
+        return label
+    pack = importlib.import_module(f"jupyterlab_language_pack_{lab.lang.replace('-', '_')}")
+    strings = json.loads((Path(pack.__file__).parent / "locale" / lab.lang.replace("-", "_") / "LC_MESSAGES"
+                          / "jupyterlab.json").read_text(encoding="utf-8"))
+    return strings[f"{context}\x04{label}" if context else label][0]
+
+
+def run_all_cells(lab: Lab, page: Page) -> None:
     """Run > Run All Cells, once the notebook is ready for it (the item is enabled)."""
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    run_all = page.locator(".lm-Menu-item:not(.lm-mod-disabled)", has_text="Run All Cells").first
+    page.locator(".lm-MenuBar-itemLabel", has_text=ui(lab, "Run", "menu")).first.click()
+    run_all = page.locator(".lm-Menu-item:not(.lm-mod-disabled)", has_text=ui(lab, "Run All Cells")).first
     expect(run_all).to_be_visible()
     run_all.click()
 
 
-def wait_for_idle_kernel(page: Page) -> None:
+def wait_for_idle_kernel(lab: Lab, page: Page) -> None:
     """Until the notebook's kernel is started, connected and idle, as the status bar shows it.
 
     Not the toolbar's execution indicator: it says "idle" from the start, before the
@@ -144,18 +172,22 @@ def wait_for_idle_kernel(page: Page) -> None:
     (seen in CI when starting the first kernel was slow).
     """
     status_bar = page.get_by_role("contentinfo")
-    expect(status_bar.get_by_text("Python 3 (ipykernel) | Idle", exact=True)).to_be_visible(timeout=60_000)
+    expect(status_bar.get_by_text(f"Python 3 (ipykernel) | {ui(lab, 'Idle')}", exact=True)).to_be_visible(
+        timeout=60_000)
 
 
 def test_a_student_runs_solves_and_validates_lesson_00(lab: Lab, page: Page) -> None:
     page.goto(lab.url(f"{LESSON}/{LESSON}.ipynb"))
-    wait_for_idle_kernel(page)
+    wait_for_idle_kernel(lab, page)
     expect(page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader")).to_have_count(0)  # no teacher tools
+    expect(page.locator(".lm-MenuBar-itemLabel").first).to_have_text(ui(lab, "File", "menu"))  # the lab's language
 
-    run_all_cells(page)
+    run_all_cells(lab, page)
     tests = cell_with(page, 'exercise("timed")')
-    expect(tests.locator(".jp-OutputArea")).to_contain_text("`timed` is not written yet", timeout=60_000)
-    wait_for_idle_kernel(page)
+    with speaking(lab.lang):
+        stub_message = not_written_yet("`timed`")
+    expect(tests.locator(".jp-OutputArea")).to_contain_text(stub_message, timeout=60_000)
+    wait_for_idle_kernel(lab, page)
 
     # The explanations' outputs render, including after the cell that fails on purpose.
     expect(cell_with(page, 'print(await greet("Grace"))').locator(".jp-OutputArea")).to_contain_text("1.0 s of loop time passed")
@@ -163,7 +195,7 @@ def test_a_student_runs_solves_and_validates_lesson_00(lab: Lab, page: Page) -> 
         "asyncio.run() cannot be called from a running event loop")
     expect(cell_with(page, "Hello from a script").locator(".jp-OutputArea")).to_contain_text("Hello from a script")
     tests.scroll_into_view_if_needed()
-    page.screenshot(path=ARTIFACTS / "1-untouched-exercise.png")
+    page.screenshot(path=ARTIFACTS / f"{lab.screenshots}1-untouched-exercise.png")
 
     answer = cell_with(page, "async def timed(coro):")
     answer.locator(".cm-content").click()
@@ -178,21 +210,27 @@ def test_a_student_runs_solves_and_validates_lesson_00(lab: Lab, page: Page) -> 
     expect(tests.locator(".jp-OutputArea-output")).to_have_count(0)
     page.keyboard.press("Control+S")
     expect(page.locator(".jp-mod-dirty")).to_have_count(0)
-    page.screenshot(path=ARTIFACTS / "2-exercise-passes.png")
+    page.screenshot(path=ARTIFACTS / f"{lab.screenshots}2-exercise-passes.png")
 
     page.locator(".jp-ToolbarButtonComponent", has_text="Validate").click()
     dialog = page.locator(".jp-Dialog")
     expect(dialog).to_contain_text("Success! Your notebook passes all the tests.", timeout=120_000)
-    page.screenshot(path=ARTIFACTS / "3-validate-success.png")
+    page.screenshot(path=ARTIFACTS / f"{lab.screenshots}3-validate-success.png")
 
 
 def test_the_progress_notebook_shows_every_exercise(lab: Lab, page: Page) -> None:
     page.goto(lab.url("progress.ipynb"))
-    wait_for_idle_kernel(page)
-    run_all_cells(page)
+    wait_for_idle_kernel(lab, page)
+    run_all_cells(lab, page)
     table = cell_with(page, "await check_progress()").locator(".jp-OutputArea table")
     expect(table).to_be_visible(timeout=120_000)
-    exercises = sum(len(exercises_of(nbformat.read(path, as_version=4))) for path in REPOSITORY.release.glob("*/*.ipynb"))
+    exercises = sum(len(exercises_of(nbformat.read(path, as_version=4))) for path in lab.release.glob("*/*.ipynb"))
     expect(table.locator("tbody tr")).to_have_count(exercises)
-    expect(page.locator(".jp-OutputArea")).to_contain_text(f"of {exercises} exercises pass their tests")
-    page.screenshot(path=ARTIFACTS / "4-progress.png")
+    with speaking(lab.lang):
+        headers = [_("lesson"), _("exercise"), _("tests"), _("first failure")]
+        summary = _("{passed} of {total} exercises pass their tests. Next up: {exercise} in {lesson}.")
+    expect(table.locator("thead th")).to_have_text(headers)
+    pattern = re.escape(summary).replace(r"\{passed\}", r"\d+").replace(r"\{total\}", str(exercises))
+    pattern = pattern.replace(r"\{exercise\}", r"\S+").replace(r"\{lesson\}", r"\S+")
+    expect(page.locator(".jp-OutputArea strong").first).to_have_text(re.compile(pattern))
+    page.screenshot(path=ARTIFACTS / f"{lab.screenshots}4-progress.png")

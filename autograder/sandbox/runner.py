@@ -32,6 +32,7 @@ from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
 from traitlets.config import Config
 
 from autograder.alarm import RealTimeLimit
+from autograder.language import N_
 from autograder.sandbox.capture import Capture, CapturingDisplayHook, CapturingDisplayPublisher, Stream
 from autograder.sandbox.channel import read_frame, send
 
@@ -162,15 +163,17 @@ def judge(capture: Capture, result: ExecutionResult | None, timed_out: bool, tim
     """Make the outputs say what happened: a timeout, or a failure that displayed nothing."""
     if timed_out:
         capture.outputs = [o for o in capture.outputs if o["output_type"] != "error"]
-        explain(capture, "CellTimeoutError", f"the cell ran longer than {timeout:g} s and was stopped")
+        explain(capture, "CellTimeoutError",
+                N_("the cell ran longer than {seconds} s and was stopped").format(seconds=f"{timeout:g}"))
         return
     error = None if result is None else (result.error_before_exec or result.error_in_exec)
     if result is None:
-        explain(capture, "CellError", "the cell did not finish running")
+        explain(capture, "CellError", N_("the cell did not finish running"))
     elif error is not None and not capture.has_error():
         name = type(error).__name__
-        message = f"{error}: " if str(error) else ""
-        explain(capture, name, f"{message}the cell raised {name}, which nothing showed; it counts as a failure")
+        unseen = (N_("{error}: the cell raised {name}, which nothing showed; it counts as a failure") if str(error)
+                  else N_("the cell raised {name}, which nothing showed; it counts as a failure"))
+        explain(capture, name, unseen.format(error=error, name=name))
 
 
 def explain(capture: Capture, ename: str, evalue: str) -> None:

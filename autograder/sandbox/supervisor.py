@@ -41,6 +41,7 @@ from typing import Any
 
 import psutil
 
+from autograder.language import N_
 from autograder.sandbox.bwrap import bwrap_command, zygote_command
 from autograder.sandbox.channel import (
     SLACK_BYTES, CellResult, ChannelViolation, Receiver, cell_result, frame, is_ready,
@@ -121,24 +122,26 @@ def execute_cells(sources: list[str], limits: Limits, *, files: dict[str, str] |
                     execution.results[index] = result
                     if any(o.get("ename") == "CellTimeoutError" for o in result.outputs):
                         skipped.add(index)  # interrupted; a replay after a later crash would only hang again
-                        execution.problems.append(
-                            f"code cell {index + 1} ran past {limits.cell_timeout:g} s and was stopped")
+                        execution.problems.append(N_("code cell {number} ran past {seconds} s and was stopped").format(
+                            number=index + 1, seconds=f"{limits.cell_timeout:g}"))
             start = len(sources)
         except _CellLost as lost:
             execution.results[lost.index] = CellResult(None, [error_output(lost.ename, lost.reason)])
-            execution.problems.append(f"code cell {lost.index + 1}: {lost.reason}")
+            execution.problems.append(N_("code cell {number}: {reason}").format(number=lost.index + 1, reason=lost.reason))
             skipped.add(lost.index)
             start = lost.index + 1
         except _ReplayFailed:
-            _not_run(execution, start, len(sources), "the earlier cells could not be run again after a crash")
-            execution.problems.append(f"code cells {start + 1} to {len(sources)} were not run: "
-                                      "re-running the earlier cells after a crash failed")
+            _not_run(execution, start, len(sources), N_("the earlier cells could not be run again after a crash"))
+            execution.problems.append(N_("code cells {first} to {last} were not run: re-running the earlier cells "
+                                         "after a crash failed").format(first=start + 1, last=len(sources)))
             break
         except ChannelViolation as violation:
             first = min(set(range(len(sources))) - set(execution.results), default=len(sources))
-            _not_run(execution, first, len(sources), "the submission's process sent results the grader cannot trust")
-            execution.problems.append(f"its process sent results the grader cannot trust: {violation}")
-            execution.review.append(f"forged or malformed results from its process ({violation})")
+            _not_run(execution, first, len(sources), N_("the submission's process sent results the grader cannot trust"))
+            execution.problems.append(
+                N_("its process sent results the grader cannot trust: {violation}").format(violation=violation))
+            execution.review.append(N_("forged or malformed results from its process ({violation})").format(
+                violation=violation))
             break
     return execution
 
@@ -327,7 +330,8 @@ class _Run:
             self.send({"cell": expected, "source": sources[expected]}, began + KILL_GRACE)
             message = self._next(began + self.limits.cell_timeout + KILL_GRACE, expected)
             if message is None:
-                raise _CellLost(expected, "DeadKernelError", f"the kernel died while running this cell ({self.status()})")
+                raise _CellLost(expected, "DeadKernelError",
+                                N_("the kernel died while running this cell ({status})").format(status=self.status()))
             try:
                 index, result = cell_result(message, expected, expected)
             except RecursionError:
@@ -340,8 +344,10 @@ class _Run:
         """How the child ended, as the zygote saw it (waiting for it to clean up)."""
         code = self.end()
         if code is None:
-            return "its sandbox was lost"
-        return f"killed by signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+            return N_("its sandbox was lost")
+        if code < 0:
+            return N_("killed by signal {signal}").format(signal=signal.Signals(-code).name)
+        return N_("exit code {code}").format(code=code)
 
     def _next(self, deadline: float, index: int) -> dict[str, Any] | None:
         """The next message, watching the limits while waiting; ``None`` when the child ended."""
@@ -350,8 +356,8 @@ class _Run:
                 message = self.receiver.receive(deadline)
             except TimeoutError:
                 self.zygote.kill_submission()
-                raise _CellLost(index, "CellTimeoutError", f"the cell did not stop within "
-                                f"{self.limits.cell_timeout:g} s and its process was killed") from None
+                raise _CellLost(index, "CellTimeoutError", N_("the cell did not stop within {seconds} s and its "
+                                "process was killed").format(seconds=f"{self.limits.cell_timeout:g}")) from None
             if message is not False:
                 return message
             self._watch(index)
@@ -368,9 +374,10 @@ class _Run:
         if len(processes) > self.limits.processes:
             self.zygote.kill_submission()
             raise _CellLost(index, "ProcessLimitError",
-                            f"the cell started more than {self.limits.processes} processes and all were stopped")
+                            N_("the cell started more than {count} processes and all were stopped").format(
+                                count=self.limits.processes))
         if memory > self.limits.memory_bytes:
             self.zygote.kill_submission()
             raise _CellLost(index, "MemoryLimitError",
-                            f"the cell's processes used more than {self.limits.memory_mb} MiB together "
-                            "and all were stopped")
+                            N_("the cell's processes used more than {mib} MiB together and all were stopped").format(
+                                mib=self.limits.memory_mb))
