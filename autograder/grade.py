@@ -104,17 +104,19 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
     state = course.root / ".grading"
     state.mkdir(exist_ok=True)
     graded_at = _load(state / f"{lesson}.graded.json")
-    students = [folder.parent.name for folder in folders
-                if regrade or graded_at.get(folder.parent.name) != _last_change(folder)]
+    # When each submission last changed, as handed to grading: one changed during the run is graded next time.
+    changed = {folder.parent.name: _last_change(folder) for folder in folders}
+    students = [student for student, when in changed.items() if regrade or graded_at.get(student) != when]
     grader = LessonGrader(course, lesson, config, limits, sandboxed)
-    grader.register(students)
+    unregistered = grader.register(students)
     phase(started, f"loaded nbgrader and the feedback templates; grading {len(students)} submissions")
 
     outcomes: dict[str, dict] = {}
-    errors = []
+    errors, failed_students = [], set()
     for done, outcome in enumerate(run_all(students, grader.grade, jobs, finish=grader.close), start=1):
         if outcome.result is None:  # a fault of the grader's, not the student's: kept for the teacher
             errors.append(f"{outcome.task}:\n{outcome.error}")
+            failed_students.add(outcome.task)
             last_line = outcome.error.strip().splitlines()[-1]
             failed = N_("the grader failed on this submission ({error}); see {log}")
             outcome.result = {"problems": [failed.format(error=last_line, log=state / f"{lesson}.errors.log")],
@@ -124,7 +126,10 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
         if done == max(1, len(students) - jobs + 1):  # every submission handed out: cores are freeing up
             load_plotting()
     if errors:
-        (state / f"{lesson}.errors.log").write_text("\n".join(errors))
+        with (state / f"{lesson}.errors.log").open("a") as log:
+            log.write("".join(f"{error}\n" for error in errors))
+    for student, problem in unregistered.items():
+        outcomes[student]["problems"].insert(0, problem)
     spent = {step: sum(o["seconds"].get(step, 0.0) for o in outcomes.values()) for step in STEPS}
     phase(started, f"graded {len(students)} submissions with {jobs} jobs (summed over the jobs: "
           + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in spent.items()) + ")")
@@ -142,7 +147,8 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
         else:  # the grader failed on it: the report reads what its graded notebook holds
             failures.pop(student, None)
     _save(state / f"{lesson}.failures.json", failures)
-    graded_at.update({student: _last_change(course.submitted / student / lesson) for student in outcomes})
+    # A submission the grader failed on is not graded: the next run tries it again.
+    graded_at.update({student: changed[student] for student in outcomes if student not in failed_students})
     _save(state / f"{lesson}.graded.json", graded_at)
     _save(state / f"{lesson}.seconds.json", {student: o["seconds"] for student, o in outcomes.items()})
     reports = write_reports(course, lesson, db_url, problems, review, failures, exports)
@@ -181,6 +187,12 @@ def _last_change(folder: Path) -> float:
     return max((p.stat().st_mtime for p in folder.rglob("*") if p.is_file()), default=folder.stat().st_mtime)
 
 
+def _at_least_one(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {text!r}")
+    return int(text)
+
+
 def _load(path: Path) -> dict:
     """Per-student state kept across runs (problems met, when last graded)."""
     return json.loads(path.read_text()) if path.is_file() else {}
@@ -196,7 +208,7 @@ def main() -> None:
     parser.add_argument("--zip", type=Path, help="an LMS download to collect into submitted/ first")
     parser.add_argument("--zip-pattern", default=DEFAULT_ZIP_PATTERN,
                         help="regular expression naming student_id and file_id in the zip's paths")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions run at once")
+    parser.add_argument("--jobs", type=_at_least_one, default=os.cpu_count() or 1, help="submissions run at once")
     parser.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout,
                         help="seconds a cell may run (default %(default)g)")
     parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb,
@@ -219,4 +231,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # the workers and their sandboxes are already stopped
+        raise SystemExit("interrupted: nothing of this run was recorded; run the command again") from None

@@ -39,6 +39,7 @@ from typing import Any
 import nbformat
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbformat import NotebookNode, from_dict
+from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern, LimitOutput
 from nbgrader.utils import find_all_files
@@ -68,9 +69,6 @@ SCORE = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGradesIn
 # submission; its command line hides the warning in its log, and so does this.
 warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
 
-#: What ``BaseConverter.set_permissions`` gives the files of ``autograded/`` and of
-#: ``feedback/`` (outside a group-shared course).
-AUTOGRADED_MODE, FEEDBACK_MODE = 0o444, 0o644
 
 
 def code_cells(notebook: NotebookNode) -> list[NotebookNode]:
@@ -149,6 +147,11 @@ class LessonGrader:
         solution = nbformat.read(course.solution_notebook(lesson), as_version=4)
         self.given = set(code_sources(self.release)) | set(code_sources(solution))
         self.tests_of = exercises(solution)
+        # What the course's configuration says of the files nbgrader's converters write.
+        autograde = Autograde(coursedir=self.coursedir, config=config)
+        self.keep_students_files = set(autograde.exclude_overwriting.get(lesson, []))
+        self.autograded_mode = int(str(autograde.permissions), 8)
+        self.feedback_mode = int(str(GenerateFeedback(coursedir=self.coursedir, config=config).permissions), 8)
         self.book = WorkerGradebook(self.db_url, self.coursedir.course_id)
         self.sanitize = [kind(config=config) for kind in SANITIZE]
         self.score = [kind(config=config) for kind in SCORE]
@@ -190,8 +193,9 @@ class LessonGrader:
                 sources = code_sources(notebook)
                 submission.review += review_reasons(sources, self.given)
                 lap("read")
-                execution = execute_cells(sources, self.limits, files=submission_files(submission.folder),
-                                          sandboxed=self.sandboxed)
+                # The course's own files, over the student's copies, as nbgrader runs the notebook in autograded/.
+                files = {**submission_files(submission.folder), **submission_files(graded)}
+                execution = execute_cells(sources, self.limits, files=files, sandboxed=self.sandboxed)
                 submission.problems += execution.problems
                 submission.review += execution.review
                 apply_execution(notebook, execution)
@@ -202,14 +206,17 @@ class LessonGrader:
                 failures = [asdict(failure) for failure in notebook_failures(notebook, self.tests_of)]
                 path = graded / f"{self.lesson}.ipynb"
                 nbformat.write(notebook, path)
-                _set_mode(graded, AUTOGRADED_MODE)
+                _set_mode(graded, self.autograded_mode, self.coursedir.groupshared)
                 lap("score")
                 feedback = self._prepare(self.course.root / "feedback" / student / self.lesson, graded, overwrite=False)
                 self.feedback.write(notebook, path, feedback, resources)
-                _set_mode(feedback, FEEDBACK_MODE)
+                _set_mode(feedback, self.feedback_mode, self.coursedir.groupshared)
                 lap("feedback")
-        if not scored:
+        if not scored:  # nothing to show: no feedback page of an earlier grading may stay behind
             self._zero(student)
+            _set_mode(graded, self.autograded_mode, self.coursedir.groupshared)
+            feedback = self._prepare(self.course.root / "feedback" / student / self.lesson, graded, overwrite=False)
+            _set_mode(feedback, self.feedback_mode, self.coursedir.groupshared)
         return {"problems": submission.problems, "review": submission.review, "failures": failures, "seconds": seconds}
 
     def _prepare(self, target: Path, source: Path, *, overwrite: bool = True) -> Path:
@@ -219,26 +226,38 @@ class LessonGrader:
         origins = [source, self.course.source / self.lesson] if overwrite else [source]
         for origin in origins:
             for name in find_all_files(str(origin), self.coursedir.ignore + ["*.ipynb"]):
-                destination = target / Path(name).relative_to(origin)
+                relative = Path(name).relative_to(origin)
+                if origin != source and str(relative) in self.keep_students_files:  # Autograde.exclude_overwriting
+                    continue
+                destination = target / relative
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 destination.unlink(missing_ok=True)
                 shutil.copy(name, destination)
         return target
 
-    def register(self, students: list[str]) -> None:
+    def register(self, students: list[str]) -> dict[str, str]:
         """Each student and submission in the gradebook, as ``Autograde.init_assignment`` records them.
 
         All in one transaction, before the workers start: grading then writes only scores.
+        Returns the problem of each student whose ``timestamp.txt`` cannot be read: that
+        submission is recorded without a time (where ``nbgrader autograde`` would not grade it).
         """
+        problems = {}
         with self.book.transaction() as gradebook:
             for student in students:
-                timestamp = self.coursedir.get_existing_timestamp(str(self.course.submitted / student / self.lesson))
+                try:
+                    timestamp = self.coursedir.get_existing_timestamp(str(self.course.submitted / student / self.lesson))
+                except Exception as error:  # nbgrader's own error path for a bad timestamp fails too
+                    timestamp = None
+                    problems[student] = N_("its timestamp.txt cannot be read ({error}): it was graded without a "
+                                           "submission time, so no late penalty").format(error=type(error).__name__)
                 gradebook.update_or_create_student(student)
                 if timestamp:
                     gradebook.update_or_create_submission(self.lesson, student, timestamp=timestamp)
                 else:
                     gradebook.update_or_create_submission(self.lesson, student)
         self.book.close()  # a forked worker opens its own
+        return problems
 
     def _zero(self, student: str) -> None:
         """No notebook to grade: every test scores 0, as ``Autograde.init_assignment`` scores a missing notebook."""
@@ -259,7 +278,10 @@ class LessonGrader:
         return notebook
 
 
-def _set_mode(folder: Path, mode: int) -> None:
+def _set_mode(folder: Path, mode: int, groupshared: bool) -> None:
+    """Every file's mode, as ``BaseConverter.set_permissions`` sets it (its folders too in a group-shared course)."""
     for directory, _, names in os.walk(folder):
         for name in names:
             os.chmod(os.path.join(directory, name), mode)
+        if groupshared:  # nbgrader makes the folders group-writable and setgid
+            os.chmod(directory, (os.stat(directory).st_mode | 0o2770) & 0o2777)

@@ -48,8 +48,19 @@ def locale_name(lang: str) -> str:
 
 
 def notebook_language(notebook: dict) -> str:
-    """The language that a notebook's metadata names, English without one."""
-    return notebook.get("metadata", {}).get(METADATA_KEY) or SOURCE_LANGUAGE
+    """The language that a notebook's metadata names, if the course has it; English otherwise.
+
+    A submitted notebook's metadata is the student's to write: anything but a language
+    with a catalog here counts as English.
+    """
+    named = notebook.get("metadata", {}).get(METADATA_KEY)
+    return named if isinstance(named, str) and named in _languages() else SOURCE_LANGUAGE
+
+
+@functools.cache
+def _languages() -> frozenset[str]:
+    return frozenset({SOURCE_LANGUAGE, *(folder.name.replace("_", "-") for folder in LOCALE_FOLDER.iterdir()
+                                         if (folder / "LC_MESSAGES" / f"{DOMAIN}.po").is_file())})
 
 
 def _language_of_file(path: Path) -> str | None:

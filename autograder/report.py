@@ -63,10 +63,12 @@ class StudentResult:
     review: list[str]  # what in the student's code reaches for the grading machinery
     failures: list[Failure] = field(default_factory=list)
     graded_at: datetime | None = None  # when nbgrader wrote the autograded notebook
+    late_penalty: float = 0.0  # what nbgrader's late-submission plugin took off
 
     @property
     def score(self) -> float:
-        return sum(score for score, _ in self.points.values())
+        """The total, after any late penalty, as nbgrader's gradebook and ``nbgrader export`` give it."""
+        return sum(score for score, _ in self.points.values()) - self.late_penalty
 
     @property
     def max_score(self) -> float:
@@ -151,9 +153,12 @@ def read_results(course: Course, lesson: str, db_url: str, problems: dict[str, l
         for student in students:
             found = problems.get(student, [])
             try:
-                grades = {g.name: g.score for g in gradebook.find_submission_notebook(lesson, lesson, student).grades}
+                submitted = gradebook.find_submission_notebook(lesson, lesson, student)
+                grades = {g.name: g.score for g in submitted.grades}
+                late_penalty = submitted.late_submission_penalty or 0.0
             except MissingEntry:
-                grades, found = {}, [*found, N_("nbgrader has no graded notebook for this student")]
+                grades, late_penalty = {}, 0.0
+                found = [*found, N_("nbgrader has no graded notebook for this student")]
             points = {
                 exercise: (sum(grades.get(t, 0.0) for t in tests), sum(maxima[t] for t in tests))
                 for exercise, tests in tests_of.items()
@@ -174,7 +179,8 @@ def read_results(course: Course, lesson: str, db_url: str, problems: dict[str, l
                             "this test did not pass and showed no message (the cell did not run, or it was deleted)")))
             graded_at = (datetime.fromtimestamp(graded.stat().st_mtime, timezone.utc)
                          if grades and graded.is_file() else None)
-            results.append(StudentResult(student, points, found, review.get(student, []), found_failures, graded_at))
+            results.append(StudentResult(student, points, found, review.get(student, []), found_failures, graded_at,
+                                         late_penalty))
     return results
 
 

@@ -47,6 +47,8 @@ class _Worker:
 def run_all(tasks: Iterable[str], work: Work, jobs: int, finish: Callable[[], None] = lambda: None) -> Iterator[Outcome]:
     """Run ``work`` on every task in ``jobs`` forked workers; yield each outcome as it completes."""
     pending = deque(tasks)
+    if pending and jobs < 1:
+        raise ValueError(f"{len(pending)} tasks and no worker to run them (jobs={jobs})")
     workers: dict[int, _Worker] = {}  # by the fd of its results pipe
     selector = selectors.DefaultSelector()
 
@@ -58,19 +60,28 @@ def run_all(tasks: Iterable[str], work: Work, jobs: int, finish: Callable[[], No
         give(worker)
 
     def give(worker: _Worker) -> None:
-        if pending:
-            worker.current = pending.popleft()
-            worker.tasks.write(json.dumps(worker.current) + "\n")
-            worker.tasks.flush()
-        else:
+        if not pending:
             worker.current = None
             stop(worker)
+            return
+        worker.current = pending.popleft()
+        try:
+            worker.tasks.write(json.dumps(worker.current) + "\n")
+            worker.tasks.flush()
+        except OSError:  # it died between two tasks: the task goes back, another worker starts
+            pending.appendleft(worker.current)
+            worker.current = None
+            stop(worker)
+            start()
 
     def stop(worker: _Worker) -> int:
         selector.unregister(worker.results)
         del workers[worker.results.fileno()]
-        worker.tasks.close()
-        worker.results.close()
+        for pipe in (worker.tasks, worker.results):
+            try:
+                pipe.close()
+            except OSError:  # a write the dead worker never read
+                pass
         return os.waitpid(worker.pid, 0)[1]
 
     try:

@@ -81,6 +81,11 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Classroom, subproc
         notebook = nbformat.read(path, as_version=4)
         edit(notebook)
         nbformat.write(notebook, path)
+    classroom.submit(Submission("fakes-tests", LESSON, answered=False))  # tests replaced, nothing answered
+    path = submitted_notebook(classroom, "fakes-tests")
+    notebook = nbformat.read(path, as_version=4)
+    with_tests_replaced(notebook)
+    nbformat.write(notebook, path)
     for student in ("malformed", "missing", "renamed"):
         classroom.submit(Submission(student, LESSON))
     submitted_notebook(classroom, "malformed").write_text("{ this is not a notebook")
@@ -112,7 +117,7 @@ def test_every_student_gets_a_row_with_the_right_score(graded) -> None:
     assert scores == {
         "solves": "2.0", "from-zip": "2.0", "edits-tests": "2.0", "untouched": "0.0", "hangs": "0.0",
         "spins": "0.0", "crashes": "0.0", "deletes-tests": "0.0", "malformed": "0.0", "missing": "0.0",
-        "renamed": "0.0",
+        "renamed": "0.0", "fakes-tests": "0.0",
     }
 
 
@@ -252,6 +257,8 @@ def test_late_submissions_are_penalised_as_stock_nbgrader_penalises_them(tmp_pat
 
     ours = results(root)
     assert ours["late"][1] == ours["late"][0] > 0, "the late student's penalty should be their whole score"
+    rows = {row["student"]: row for row in csv.DictReader((root / "reports" / LESSON / "grades.csv").open())}
+    assert float(rows["late"]["score"]) == 0 < float(rows["on-time"]["score"])
     assert ours["on-time"][1] is None
     assert ours["late"][2]["name"] == "python3", "the kernelspec should be restored from the source"
     assert ours == results(stock)
@@ -270,5 +277,26 @@ def test_every_submission_stock_nbgrader_grades_scores_the_same(graded) -> None:
     stock = stock_copy(classroom)
     run_nbgrader("autograde", LESSON, f"--Execute.timeout={CELL_TIMEOUT}", course=stock, check=False)
     theirs, ours = per_cell_scores(stock), per_cell_scores(classroom.course.root)
-    assert {"solves", "untouched", "edits-tests", "deletes-tests"} <= set(theirs)
+    assert {"solves", "untouched", "edits-tests", "fakes-tests", "deletes-tests"} <= set(theirs)
     assert {student: ours.get(student) for student in theirs} == theirs
+
+
+def test_a_resubmission_that_cannot_be_graded_leaves_no_old_feedback_and_a_bad_timestamp_stops_nobody(
+        tmp_path: Path) -> None:
+    classroom = Classroom.create(tmp_path / "class", REPOSITORY)
+    root = classroom.course.root
+    for student in ("resubmits", "bad-timestamp"):
+        classroom.submit(Submission(student, LESSON))
+    grade_command(root)
+    page = root / "feedback" / "resubmits" / LESSON / f"{LESSON}.html"
+    assert "Score: 2.0 / 2.0" in page.read_text()
+    assert oct((root / "autograded" / "resubmits" / LESSON / f"{LESSON}.ipynb").stat().st_mode & 0o777) == "0o444"
+    assert oct(page.stat().st_mode & 0o777) == "0o644"
+    submitted_notebook(classroom, "resubmits").write_text("{ not a notebook")
+    (root / "submitted" / "bad-timestamp" / LESSON / "timestamp.txt").write_text("yesterday-ish")
+    grade_command(root)
+    assert not page.exists(), "the page of the earlier grading would show a score the student no longer has"
+    rows = grades(classroom)
+    assert rows["resubmits"]["score"] == "0.0" and "malformed notebook" in rows["resubmits"]["problems"]
+    assert rows["bad-timestamp"]["score"] == "2.0"
+    assert "timestamp.txt cannot be read" in rows["bad-timestamp"]["problems"]

@@ -418,3 +418,10 @@ def test_a_tests_own_time_limit_leaves_the_cells_limit_in_force() -> None:
                     "print('after')")
     assert execution.results[0].outputs[-1]["evalue"] == "the cell ran longer than 2 s and was stopped"
     assert printed(execution.results[1]) == "after\n"
+
+
+def test_a_cell_limit_shorter_than_a_tests_own_is_the_cells() -> None:
+    """A test's 10 s limit inside a 2 s cell limit: the cell's limit stops it, and says so."""
+    execution = run("from autograder.checks import exercise\nasync with exercise('x'):\n    while True:\n        pass")
+    assert execution.results[0].outputs[-1]["ename"] == "CellTimeoutError"
+    assert execution.results[0].outputs[-1]["evalue"] == "the cell ran longer than 2 s and was stopped"

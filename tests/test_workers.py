@@ -7,6 +7,7 @@ import signal
 from pathlib import Path
 
 import psutil
+import pytest
 
 from autograder.workers import run_all
 
@@ -69,3 +70,8 @@ def test_no_worker_is_left_behind() -> None:
     next(outcomes)
     outcomes.close()  # the teacher stopped the command half way
     assert {p.pid for p in psutil.Process().children(recursive=True)} == before
+
+
+def test_no_worker_for_the_tasks_is_an_error_not_an_empty_success() -> None:
+    with pytest.raises(ValueError, match="no worker"):
+        list(run_all(["a"], work, jobs=0))
