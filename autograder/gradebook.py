@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from alembic.script import ScriptDirectory
 from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
 from nbgrader.api import Base, Gradebook
@@ -38,6 +37,8 @@ def create_gradebook(db_url: str) -> None:
     (3 s, longer than grading a small class); alembic's own ``ScriptDirectory`` reads
     the same migration scripts in-process.
     """
+    from alembic.script import ScriptDirectory  # here: only a new gradebook needs alembic (0.1 s to import)
+
     head = ScriptDirectory(ALEMBIC_DIR).get_current_head()
     engine = create_engine(db_url, future=True)
     try:
