@@ -49,7 +49,7 @@ from autograder.grading import LessonGrader  # noqa: E402
 from autograder.language import N_  # noqa: E402
 from autograder.nbgrader_cli import run_nbgrader  # noqa: E402
 from autograder.report import load_plotting, write_reports  # noqa: E402
-from autograder.sandbox import Limits  # noqa: E402
+from autograder.sandbox import Limits, adopt_sandbox, prestart_sandboxes  # noqa: E402
 from autograder.sandbox.bwrap import bwrap_problem  # noqa: E402
 from autograder.workers import run_all  # noqa: E402
 
@@ -90,14 +90,6 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
                          "Grading without one (--no-sandbox) lets a submission read and change this course's "
                          "files, the gradebook and other students' work: do it only for code you trust.")
     started = time.monotonic()
-    config = PyFileConfigLoader(CONFIG_FILE, path=str(course.root)).load_config()
-    db_url = f"sqlite:///{course.root / 'gradebook.db'}"
-    if not (course.root / "gradebook.db").exists():
-        create_gradebook(db_url)
-    if not _in_gradebook(db_url, lesson):
-        _register(course, lesson, config)
-        phase(started, "registered the lesson in the gradebook")
-
     folders = course.submissions(lesson)
     if not folders:
         raise SystemExit(f"no submissions: expected folders like {course.submitted}/<student>/{lesson}/")
@@ -107,13 +99,22 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
     # When each submission last changed, as handed to grading: one changed during the run is graded next time.
     changed = {folder.parent.name: _last_change(folder) for folder in folders}
     students = [student for student, when in changed.items() if regrade or graded_at.get(student) != when]
+    prestart_sandboxes(min(jobs, len(students)), limits, sandboxed)  # they start while the rest is prepared
+
+    config = PyFileConfigLoader(CONFIG_FILE, path=str(course.root)).load_config()
+    db_url = f"sqlite:///{course.root / 'gradebook.db'}"
+    if not (course.root / "gradebook.db").exists():
+        create_gradebook(db_url)
+    if not _in_gradebook(db_url, lesson):
+        _register(course, lesson, config)
+        phase(started, "registered the lesson in the gradebook")
     grader = LessonGrader(course, lesson, config, limits, sandboxed)
     unregistered = grader.register(students)
     phase(started, f"loaded nbgrader and the feedback templates; grading {len(students)} submissions")
 
     outcomes: dict[str, dict] = {}
     errors, failed_students = [], set()
-    for done, outcome in enumerate(run_all(students, grader.grade, jobs, finish=grader.close), start=1):
+    for done, outcome in enumerate(run_all(students, grader.grade, jobs, finish=grader.close, prepare=adopt_sandbox), start=1):
         if outcome.result is None:  # a fault of the grader's, not the student's: kept for the teacher
             errors.append(f"{outcome.task}:\n{outcome.error}")
             failed_students.add(outcome.task)

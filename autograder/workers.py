@@ -25,7 +25,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-#: ``work(task)`` returns a JSON-able dict; ``finish()`` runs once in a worker before it exits.
+#: ``work(task)`` returns a JSON-able dict. In a worker, ``prepare(slot)`` runs first (``slot``
+#: numbers the first ``jobs`` workers from 0; a replacement gets ``None``) and ``finish()`` last.
 Work = Callable[[str], dict[str, Any]]
 
 
@@ -44,7 +45,8 @@ class _Worker:
     current: str | None = None
 
 
-def run_all(tasks: Iterable[str], work: Work, jobs: int, finish: Callable[[], None] = lambda: None) -> Iterator[Outcome]:
+def run_all(tasks: Iterable[str], work: Work, jobs: int, finish: Callable[[], None] = lambda: None,
+            prepare: Callable[[int | None], None] = lambda slot: None) -> Iterator[Outcome]:
     """Run ``work`` on every task in ``jobs`` forked workers; yield each outcome as it completes."""
     pending = deque(tasks)
     if pending and jobs < 1:
@@ -52,9 +54,9 @@ def run_all(tasks: Iterable[str], work: Work, jobs: int, finish: Callable[[], No
     workers: dict[int, _Worker] = {}  # by the fd of its results pipe
     selector = selectors.DefaultSelector()
 
-    def start() -> None:
+    def start(slot: int | None = None) -> None:
         inherited = [f.fileno() for w in workers.values() for f in (w.tasks, w.results)]
-        worker = _fork(work, finish, inherited)
+        worker = _fork(work, lambda: prepare(slot), finish, inherited)
         workers[worker.results.fileno()] = worker
         selector.register(worker.results, selectors.EVENT_READ)
         give(worker)
@@ -85,8 +87,8 @@ def run_all(tasks: Iterable[str], work: Work, jobs: int, finish: Callable[[], No
         return os.waitpid(worker.pid, 0)[1]
 
     try:
-        for _ in range(min(jobs, len(pending))):
-            start()
+        for slot in range(min(jobs, len(pending))):
+            start(slot)
         while workers:
             for key, _ in selector.select():
                 worker = workers[key.fd]
@@ -107,7 +109,7 @@ def run_all(tasks: Iterable[str], work: Work, jobs: int, finish: Callable[[], No
         selector.close()
 
 
-def _fork(work: Work, finish: Callable[[], None], inherited: list[int]) -> _Worker:
+def _fork(work: Work, prepare: Callable[[], None], finish: Callable[[], None], inherited: list[int]) -> _Worker:
     """Start a worker; it closes ``inherited`` (its siblings' pipes) so that each sees its own EOF."""
     task_read, task_write = os.pipe()
     result_read, result_write = os.pipe()
@@ -119,6 +121,7 @@ def _fork(work: Work, finish: Callable[[], None], inherited: list[int]) -> _Work
         try:
             for fd in [task_write, result_read, *inherited]:
                 os.close(fd)
+            prepare()
             _serve(os.fdopen(task_read), os.fdopen(result_write, "w"), work)
             finish()
             status = 0

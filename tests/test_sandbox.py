@@ -425,3 +425,26 @@ def test_a_cell_limit_shorter_than_a_tests_own_is_the_cells() -> None:
     execution = run("from autograder.checks import exercise\nasync with exercise('x'):\n    while True:\n        pass")
     assert execution.results[0].outputs[-1]["ename"] == "CellTimeoutError"
     assert execution.results[0].outputs[-1]["evalue"] == "the cell ran longer than 2 s and was stopped"
+
+
+def test_grading_workers_each_adopt_their_own_prestarted_sandbox() -> None:
+    """Sandboxes started before the workers fork: one per worker, each used by that worker alone, none left after."""
+    from autograder.sandbox import adopt_sandbox, close_sandboxes, prestart_sandboxes, supervisor
+    from autograder.workers import run_all
+
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    prestart_sandboxes(2, LIMITS, sandboxed=True)
+    prestarted = {zygote.process.pid for zygote in supervisor._spares}
+
+    def work(task: str) -> dict:
+        execution = execute_cells([f"print('{task}')"], LIMITS)
+        return {"printed": printed(execution.results[0]), "sandbox": supervisor._local.zygote.process.pid}
+
+    outcomes = list(run_all(["a", "b", "c", "d", "e", "f"], work, jobs=2, finish=close_sandboxes,
+                            prepare=adopt_sandbox))
+    assert {o.result["printed"] for o in outcomes} == {"a\n", "b\n", "c\n", "d\n", "e\n", "f\n"}
+    assert {o.result["sandbox"] for o in outcomes} == prestarted
+    close_sandboxes()
+    left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+    _, alive = psutil.wait_procs(left, timeout=5)  # a sandbox's namespace ends with its first process
+    assert alive == []

@@ -10,6 +10,11 @@
 
 from autograder.sandbox.channel import CellResult
 from autograder.sandbox.limits import Limits
-from autograder.sandbox.supervisor import Execution, SandboxFailed, close_sandboxes, execute_cells, submission_files
+from autograder.sandbox.supervisor import (
+    Execution, SandboxFailed, adopt_sandbox, close_sandboxes, execute_cells, prestart_sandboxes, submission_files,
+)
 
-__all__ = ["CellResult", "Execution", "Limits", "SandboxFailed", "close_sandboxes", "execute_cells", "submission_files"]
+__all__ = [
+    "CellResult", "Execution", "Limits", "SandboxFailed", "adopt_sandbox", "close_sandboxes", "execute_cells",
+    "prestart_sandboxes", "submission_files",
+]

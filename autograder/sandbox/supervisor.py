@@ -154,8 +154,10 @@ def _not_run(execution: Execution, start: int, stop: int, reason: str) -> None:
 class _Zygote:
     """One sandbox with its warm zygote, reused submission after submission by one grading thread."""
 
-    def __init__(self, limits: Limits, sandboxed: bool) -> None:
+    def __init__(self, limits: Limits, sandboxed: bool, *, wait: bool = True) -> None:
         self.limits, self.sandboxed = limits, sandboxed
+        self.owner = os.getpid()  # the process that started it (a grading worker may adopt it)
+        self.own: set[int] | None = None  # known once it is ready
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.errors = tempfile.TemporaryFile()
         command = zygote_command(theirs.fileno(), contained=sandboxed)
@@ -165,6 +167,13 @@ class _Zygote:
             env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, start_new_session=True,
         )
         theirs.close()
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        """Wait, once, for the zygote to say it is ready; ``SandboxFailed`` if it does not."""
+        if self.own is not None:
+            return
         self.control.settimeout(STARTUP_LIMIT)
         try:
             ready = self.control.recv(64)
@@ -182,6 +191,7 @@ class _Zygote:
 
     def fork(self) -> tuple[int, int]:
         """Start a child for one submission; the grader's ends of its request pipe and of its results channel."""
+        self.wait_ready()
         request_reader, request_writer = os.pipe()
         results_reader, results_writer = os.pipe()
         try:
@@ -196,6 +206,8 @@ class _Zygote:
         return request_writer, results_reader
 
     def submission_processes(self) -> list[psutil.Process]:
+        if self.own is None:  # not started yet: nothing of a submission's can be in it
+            return []
         try:
             everything = psutil.Process(self.process.pid).children(recursive=True)
         except psutil.Error:
@@ -222,19 +234,27 @@ class _Zygote:
         return int(found[2]) if found else None
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        if self.process.returncode is not None:
+            return False
+        if os.getpid() == self.owner:
+            return self.process.poll() is None
+        try:  # adopted: only its starter can wait for it
+            return psutil.Process(self.process.pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
 
     def close(self) -> None:
         """End the sandbox and everything in it: bubblewrap's PID namespace dies with its first process."""
         leftovers = self.submission_processes()
-        if self.process.poll() is None:
-            self.process.kill()
+        if self.alive():
+            os.kill(self.process.pid, signal.SIGKILL)  # not Popen.kill: it signals nothing in a process that adopted it
         for process in leftovers:
             try:
                 process.kill()
             except psutil.Error:
                 pass
-        self.process.wait()
+        if os.getpid() == self.owner:  # only the process that started it can wait for it
+            self.process.wait()
         self.control.close()
         self.errors.close()
 
@@ -242,6 +262,7 @@ class _Zygote:
 _local = threading.local()
 _everyone: list[_Zygote] = []
 _everyone_lock = threading.Lock()
+_spares: list[_Zygote] = []  # started by prestart_sandboxes, not yet adopted
 
 
 def _zygote(limits: Limits, sandboxed: bool) -> _Zygote:
@@ -257,13 +278,42 @@ def _zygote(limits: Limits, sandboxed: bool) -> _Zygote:
     return zygote
 
 
+def prestart_sandboxes(count: int, limits: Limits, sandboxed: bool) -> None:
+    """Start ``count`` sandboxes now, without waiting for them, for the next forked workers to adopt.
+
+    A sandbox takes about 0.4 s to start (bubblewrap, Python, IPython); started here, that
+    happens while the grader still prepares, on a core that would otherwise be idle.
+    """
+    for _ in range(count):
+        zygote = _Zygote(limits, sandboxed, wait=False)
+        _spares.append(zygote)
+        with _everyone_lock:
+            _everyone.append(zygote)
+
+
+def adopt_sandbox(slot: int | None) -> None:
+    """In a just-forked worker: make prestarted sandbox ``slot`` its own (``None``: start one when needed).
+
+    The other sandboxes are other workers': this process forgets them, so that it never
+    uses or closes them.
+    """
+    spares = list(_spares)
+    adopted = spares[slot] if slot is not None and slot < len(spares) else None
+    _spares.clear()
+    with _everyone_lock:
+        _everyone[:] = [adopted] if adopted else []
+    _local.zygote = adopted
+
+
 @atexit.register
 def close_sandboxes() -> None:
-    """Stop every warm sandbox this process started (a forked worker calls it before it exits)."""
+    """Stop every warm sandbox this process started or adopted (a forked worker calls it before it exits)."""
     with _everyone_lock:
         for zygote in _everyone:
             if zygote.alive():
                 zygote.close()
+        _everyone.clear()
+    _spares.clear()
 
 
 class _Run:
