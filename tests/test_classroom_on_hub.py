@@ -208,6 +208,7 @@ def check_nothing_secret_reaches(page: Page, hub: Hub, user: str) -> None:
     assert sorted(item["name"] for item in home["content"]) == sorted([LESSON, "progress.ipynb"])
     status, lesson = what_the_server_serves(page, hub, user, LESSON)
     assert sorted(item["name"] for item in lesson["content"]) == [f"{LESSON}.ipynb"]
+    assert page.request.get(f"{hub.base}/user/{user}/formgrader").status == 404  # no teacher tools on the server
     for outside in ("../course", "..%2F..%2Fcourse%2Fsolutions", "/etc/passwd"):
         assert what_the_server_serves(page, hub, user, outside)[0] in (403, 404), outside
     received = [path.read_text() for path in hub.home(user).rglob("*") if path.is_file() and ".jupyter" not in path.parts]
