@@ -9,7 +9,9 @@ submission in ``autograder.sandbox`` (bubblewrap around a warm zygote), reads it
 ``autograder.tamper`` (code that reaches for the grading machinery), and hands nbgrader
 ``autograder.nbgrader_execute`` and ``autograder.feedback`` in place of its kernel and
 of its feedback's hidden tests; ``autograder.report`` writes what it found (its pages with
-``autograder.report_html``, the LMS grade files with ``autograder.exports``).
+``autograder.report_html``, the LMS grade files with ``autograder.exports``);
+``autograder.hub`` runs the course as a classroom on JupyterHub (``make hub``, and the
+configuration for a real class).
 
 What course authors run: ``autograder.release`` and ``autograder.outputs``.
 """
