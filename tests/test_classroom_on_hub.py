@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, FrameLocator, Locator, Page, expect, sync_playwright
 
 from autograder.course import CONFIG_FILE, Course
 from tests.conftest import REPOSITORY
@@ -116,8 +117,14 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
                 time.sleep(0.1)
         yield Hub(base, Course.at(root), state, time.monotonic() - started)
     finally:
+        # Every process of the classroom (the hub, its proxy, the users' servers and
+        # their kernels, which have sessions of their own) ends before the next test.
+        processes = psutil.Process(server.pid).children(recursive=True)
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
+        _, alive = psutil.wait_procs(processes, timeout=30)
+        for process in alive:
+            process.kill()
         log.close()
 
 
@@ -148,7 +155,7 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=ARTIFACTS / f"hub-{name}.png")
 
 
-def formgrader_row(page: Page, hub: Hub) -> object:
+def formgrader_row(page: Page, hub: Hub) -> Locator:
     page.goto(f"{hub.base}/user/{INSTRUCTOR}/formgrader")
     row = page.locator("#main-table tr", has=page.locator(f'td.name[data-order="{LESSON}"]'))
     expect(row).to_be_visible(timeout=30_000)
@@ -164,7 +171,7 @@ def formgrader_action(page: Page, hub: Hub, column: str, success: str) -> None:
     dialog.get_by_role("button", name="OK").click()
 
 
-def assignment_list(page: Page) -> object:
+def assignment_list(page: Page) -> Locator:
     """Nbgrader > Assignment List, the only item of the students' Nbgrader menu."""
     page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
     items = page.locator(".lm-Menu-content .lm-Menu-item:visible")
@@ -175,12 +182,12 @@ def assignment_list(page: Page) -> object:
     return panel
 
 
-def fetched_lesson(panel):
+def fetched_lesson(panel: Locator) -> Locator:
     """The fetched lesson's row in the Assignment List (its notebooks are nested rows)."""
     return panel.locator("#fetched_assignments_list .list_item:not(.nested_list_item)", has_text=LESSON)
 
 
-def fetch_lesson(page: Page, user: str) -> object:
+def fetch_lesson(page: Page, user: str) -> Locator:
     panel = assignment_list(page)
     released = panel.locator("#released_assignments_list .list_item", has_text=LESSON)
     released.get_by_role("button", name="Fetch").click()
@@ -189,7 +196,7 @@ def fetch_lesson(page: Page, user: str) -> object:
     return panel
 
 
-def submit_lesson(page: Page, panel, user: str) -> None:
+def submit_lesson(page: Page, panel: Locator, user: str) -> None:
     fetched_lesson(panel).get_by_role("button", name="Submit").click()
     expect(panel.locator("#submitted_assignments_list .list_item", has_text=LESSON)).to_be_visible(timeout=60_000)
     shot(page, f"{user}-submitted")
@@ -211,13 +218,13 @@ def check_nothing_secret_reaches(page: Page, hub: Hub, user: str) -> None:
     assert page.request.get(f"{hub.base}/user/{user}/formgrader").status == 404  # no teacher tools on the server
     for outside in ("../course", "..%2F..%2Fcourse%2Fsolutions", "/etc/passwd"):
         assert what_the_server_serves(page, hub, user, outside)[0] in (403, 404), outside
-    received = [path.read_text() for path in hub.home(user).rglob("*") if path.is_file() and ".jupyter" not in path.parts]
-    received += [path.read_text() for path in (hub.state / "exchange").rglob("outbound/**/*") if path.is_file()]
+    received = [path.read_bytes() for path in hub.home(user).rglob("*") if path.is_file()]
+    received += [path.read_bytes() for path in (hub.state / "exchange").rglob("outbound/**/*") if path.is_file()]
     for line in secret_lines(hub.course, LESSON):
-        assert not any(line in text for text in received), f"a student received {line!r}"
+        assert not any(line.encode() in data for data in received), f"a student received {line!r}"
 
 
-def open_feedback(page: Page, panel, user: str):
+def open_feedback(page: Page, panel: Locator, user: str) -> FrameLocator:
     """Fetch Feedback, then "view feedback" (the file browser at it), then the page itself.
 
     JupyterLab shows the feedback page in its HTML viewer, a frame; the frame is returned.
