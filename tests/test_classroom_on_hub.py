@@ -317,6 +317,8 @@ def test_release_to_feedback_with_an_instructor_and_two_students(hub: Hub, brows
         expect(feedback.locator("body")).to_contain_text(f"{LESSON} (Score: {score:.1f} / {POINTS:.1f})")
         if reads:
             expect(feedback.locator("body")).to_contain_text(reads)
+            feedback.get_by_text(reads).first.scroll_into_view_if_needed()
+            shot(page, f"{student}-feedback-failure")
         text = feedback.locator("body").inner_text()
         for line in secret_lines(hub.course, LESSON):
             if student == IDLE or line not in ANSWER:  # alice's own answer is hers to see
