@@ -53,4 +53,5 @@ hub: $(VENV)/installed $(CHP)
 
 # configurable-http-proxy, JupyterHub's proxy, from npm into the virtual environment.
 $(CHP):
+	@command -v npm >/dev/null || { echo "make hub needs npm (Debian: apt-get install npm)" >&2; exit 1; }
 	npm install --prefix $(VENV)/proxy --no-audit --no-fund --loglevel=error configurable-http-proxy@5.3.0
