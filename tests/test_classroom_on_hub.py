@@ -6,7 +6,8 @@ instructor releases lesson 00 in the formgrader; alice fetches it from the Assig
 List, solves it, validates and submits; bob fetches and submits it untouched; the
 instructor collects in the formgrader, grades with the course's grading command in a
 JupyterLab terminal, reads the scores in the formgrader and releases the feedback;
-each student fetches and reads their own. Along the way: what the students' servers
+each student fetches and reads their own (after the formgrader's own Generate Feedback,
+which must leave the hidden tests out too). Along the way: what the students' servers
 can see holds no solution and no hidden test. Screenshots (``hub-*.png``) and the
 measured times (``hub-timings.json``) go to ``test-artifacts/``.
 """
@@ -308,6 +309,9 @@ def test_release_to_feedback_with_an_instructor_and_two_students(hub: Hub, brows
         row = instructor.locator("tr", has=instructor.get_by_text(student, exact=True))
         expect(row).to_contain_text(f"{score:g} / {POINTS:g}", timeout=30_000)
     shot(instructor, "instructor-scores")
+    # The formgrader's own Generate Feedback (which a teacher may well press) writes the
+    # feedback again with the course's settings: still without the hidden tests.
+    formgrader_action(instructor, hub, "generate-feedback", f"Successfully generated feedback of '{LESSON}'")
     formgrader_action(instructor, hub, "release-feedback", f"Successfully released feedback of '{LESSON}'")
 
     for student, score, reads in ((SOLVER, POINTS, None), (IDLE, 0, "`timed` is not written yet")):

@@ -40,7 +40,6 @@ c.Authenticator.admin_users = {instructor}
 c.JupyterHub.load_groups = {INSTRUCTORS_GROUP: {"users": [instructor]}}
 
 
-
 class ClassroomSpawner(SimpleLocalProcessSpawner):
     """Starts a server in its folder (the instructor's: the course), not in the home.
 

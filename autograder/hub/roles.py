@@ -34,8 +34,9 @@ def role_hook(course: str, exchange: str = DEFAULT_EXCHANGE,
               welcome: Path | None = None) -> Callable[[object], None]:
     """The pre-spawn hook: an instructor's server opens ``course``, a student's their home.
 
-    ``course`` may hold ``{username}`` (for example ``/home/jupyter-{username}/course``). ``welcome`` is a notebook copied into a student's home when it is
-    missing there (the progress notebook), for spawners whose home the hub can write.
+    ``course`` may hold ``{username}`` (for example ``/home/jupyter-{username}/course``).
+    ``welcome`` is a notebook copied into a student's home when it is missing there
+    (the progress notebook), for spawners whose home the hub can write.
     """
 
     def pre_spawn_hook(spawner) -> None:
