@@ -69,3 +69,17 @@ $(VENV)/installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
+
+# ---- The classroom on JupyterHub (autograder/hub/) ----
+.PHONY: hub
+CHP := $(VENV)/proxy/node_modules/.bin/configurable-http-proxy
+
+## hub: a local classroom on this machine: JupyterHub with nbgrader's exchange, an instructor and three students
+# HUB_ARGS passes options, e.g. HUB_ARGS="--port 8001 --students ann,ben"; the browser test starts it this way.
+hub: $(VENV)/installed $(CHP)
+	python -m autograder.hub $(HUB_ARGS)
+
+# configurable-http-proxy, JupyterHub's proxy, from npm into the virtual environment.
+$(CHP):
+	@command -v npm >/dev/null || { echo "make hub needs npm (Debian: apt-get install npm)" >&2; exit 1; }
+	npm install --prefix $(VENV)/proxy --no-audit --no-fund --loglevel=error configurable-http-proxy@5.3.0

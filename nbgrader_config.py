@@ -18,3 +18,11 @@ c.CourseDirectory.release_directory = "notebooks"
 # A cell that runs longer than this is stopped and scores 0. The exercises' tests
 # run on a virtual clock and take milliseconds, so this only catches runaway code.
 c.Execute.timeout = 30
+
+# Feedback never shows the hidden tests' code, whoever generates it: the grading
+# command, the formgrader's "Generate Feedback" button, or `nbgrader generate_feedback`.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "autograder.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

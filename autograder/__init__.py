@@ -12,7 +12,9 @@ machinery), scores it with nbgrader's own preprocessors and gradebook, and write
 nbgrader's feedback page without the hidden tests (``autograder.feedback``);
 ``autograder.report`` writes what it found (its pages with ``autograder.report_html``,
 its pictures with ``autograder.report_plots``, the LMS grade files with
-``autograder.exports``).
+``autograder.exports``);
+``autograder.hub`` runs the course as a classroom on JupyterHub (``make hub``, and the
+configuration for a real class).
 
 What course authors run: ``autograder.release`` and ``autograder.outputs``.
 """
