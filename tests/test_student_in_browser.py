@@ -146,25 +146,25 @@ def cell_with(page: Page, text: str):
     )
 
 
-def ui(lab: Lab, label: str, context: str = "") -> str:
-    """JupyterLab's ``label`` as the lab shows it: its language pack's translation in a translated edition."""
-    if lab.lang == "en":
+def ui(lang: str, label: str, context: str = "") -> str:
+    """JupyterLab's ``label`` as a lab in ``lang`` shows it: its language pack's translation in a translated edition."""
+    if lang == "en":
         return label
-    pack = importlib.import_module(f"jupyterlab_language_pack_{lab.lang.replace('-', '_')}")
-    strings = json.loads((Path(pack.__file__).parent / "locale" / lab.lang.replace("-", "_") / "LC_MESSAGES"
+    pack = importlib.import_module(f"jupyterlab_language_pack_{lang.replace('-', '_')}")
+    strings = json.loads((Path(pack.__file__).parent / "locale" / lang.replace("-", "_") / "LC_MESSAGES"
                           / "jupyterlab.json").read_text(encoding="utf-8"))
     return strings[f"{context}\x04{label}" if context else label][0]
 
 
-def run_all_cells(lab: Lab, page: Page) -> None:
+def run_all_cells(page: Page, lang: str = "en") -> None:
     """Run > Run All Cells, once the notebook is ready for it (the item is enabled)."""
-    page.locator(".lm-MenuBar-itemLabel", has_text=ui(lab, "Run", "menu")).first.click()
-    run_all = page.locator(".lm-Menu-item:not(.lm-mod-disabled)", has_text=ui(lab, "Run All Cells")).first
+    page.locator(".lm-MenuBar-itemLabel", has_text=ui(lang, "Run", "menu")).first.click()
+    run_all = page.locator(".lm-Menu-item:not(.lm-mod-disabled)", has_text=ui(lang, "Run All Cells")).first
     expect(run_all).to_be_visible()
     run_all.click()
 
 
-def wait_for_idle_kernel(lab: Lab, page: Page) -> None:
+def wait_for_idle_kernel(page: Page, lang: str = "en") -> None:
     """Until the notebook's kernel is started, connected and idle, as the status bar shows it.
 
     Not the toolbar's execution indicator: it says "idle" from the start, before the
@@ -172,22 +172,22 @@ def wait_for_idle_kernel(lab: Lab, page: Page) -> None:
     (seen in CI when starting the first kernel was slow).
     """
     status_bar = page.get_by_role("contentinfo")
-    expect(status_bar.get_by_text(f"Python 3 (ipykernel) | {ui(lab, 'Idle')}", exact=True)).to_be_visible(
+    expect(status_bar.get_by_text(f"Python 3 (ipykernel) | {ui(lang, 'Idle')}", exact=True)).to_be_visible(
         timeout=60_000)
 
 
 def test_a_student_runs_solves_and_validates_lesson_00(lab: Lab, page: Page) -> None:
     page.goto(lab.url(f"{LESSON}/{LESSON}.ipynb"))
-    wait_for_idle_kernel(lab, page)
+    wait_for_idle_kernel(page, lab.lang)
     expect(page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader")).to_have_count(0)  # no teacher tools
-    expect(page.locator(".lm-MenuBar-itemLabel").first).to_have_text(ui(lab, "File", "menu"))  # the lab's language
+    expect(page.locator(".lm-MenuBar-itemLabel").first).to_have_text(ui(lab.lang, "File", "menu"))  # the lab's language
 
-    run_all_cells(lab, page)
+    run_all_cells(page, lab.lang)
     tests = cell_with(page, 'exercise("timed")')
     with speaking(lab.lang):
         stub_message = not_written_yet("`timed`")
     expect(tests.locator(".jp-OutputArea")).to_contain_text(stub_message, timeout=60_000)
-    wait_for_idle_kernel(lab, page)
+    wait_for_idle_kernel(page, lab.lang)
 
     # The explanations' outputs render, including after the cell that fails on purpose.
     expect(cell_with(page, 'print(await greet("Grace"))').locator(".jp-OutputArea")).to_contain_text("1.0 s of loop time passed")
@@ -220,8 +220,8 @@ def test_a_student_runs_solves_and_validates_lesson_00(lab: Lab, page: Page) -> 
 
 def test_the_progress_notebook_shows_every_exercise(lab: Lab, page: Page) -> None:
     page.goto(lab.url("progress.ipynb"))
-    wait_for_idle_kernel(lab, page)
-    run_all_cells(lab, page)
+    wait_for_idle_kernel(page, lab.lang)
+    run_all_cells(page, lab.lang)
     table = cell_with(page, "await check_progress()").locator(".jp-OutputArea table")
     expect(table).to_be_visible(timeout=120_000)
     exercises = sum(len(exercises_of(nbformat.read(path, as_version=4))) for path in lab.release.glob("*/*.ipynb"))
