@@ -58,6 +58,15 @@ class Course:
         return self.release / lesson / f"{lesson}.ipynb"
 
     @property
+    def gradebook(self) -> Path:
+        """nbgrader's gradebook, beside the configuration."""
+        return self.root / "gradebook.db"
+
+    @property
+    def gradebook_url(self) -> str:
+        return f"sqlite:///{self.gradebook}"
+
+    @property
     def submitted(self) -> Path:
         """nbgrader's folder of collected submissions, ``submitted/<student>/<lesson>/``."""
         return self.root / "submitted"

@@ -102,8 +102,8 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
     prestart_sandboxes(min(jobs, len(students)), limits, sandboxed)  # they start while the rest is prepared
 
     config = PyFileConfigLoader(CONFIG_FILE, path=str(course.root)).load_config()
-    db_url = f"sqlite:///{course.root / 'gradebook.db'}"
-    if not (course.root / "gradebook.db").exists():
+    db_url = course.gradebook_url
+    if not course.gradebook.exists():
         create_gradebook(db_url)
     if not _in_gradebook(db_url, lesson):
         _register(course, lesson, config)
@@ -135,22 +135,12 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
     phase(started, f"graded {len(students)} submissions with {jobs} jobs (summed over the jobs: "
           + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in spent.items()) + ")")
 
-    problems = _load(state / f"{lesson}.problems.json")
-    problems.update({student: o["problems"] for student, o in outcomes.items()})
-    _save(state / f"{lesson}.problems.json", problems)
-    review = _load(state / f"{lesson}.review.json")
-    review.update({student: o["review"] for student, o in outcomes.items()})
-    _save(state / f"{lesson}.review.json", review)
-    failures = _load(state / f"{lesson}.failures.json")
-    for student, outcome in outcomes.items():
-        if "failures" in outcome:
-            failures[student] = outcome["failures"]
-        else:  # the grader failed on it: the report reads what its graded notebook holds
-            failures.pop(student, None)
-    _save(state / f"{lesson}.failures.json", failures)
-    # A submission the grader failed on is not graded: the next run tries it again.
-    graded_at.update({student: changed[student] for student in outcomes if student not in failed_students})
-    _save(state / f"{lesson}.graded.json", graded_at)
+    problems = _record(state / f"{lesson}.problems.json", {s: o["problems"] for s, o in outcomes.items()})
+    review = _record(state / f"{lesson}.review.json", {s: o["review"] for s, o in outcomes.items()})
+    # A submission the grader failed on has no failures of its own: the report reads its graded notebook.
+    failures = _record(state / f"{lesson}.failures.json", {s: o.get("failures") for s, o in outcomes.items()})
+    # Nor is it graded: the next run tries it again.
+    _record(state / f"{lesson}.graded.json", {s: changed[s] for s in outcomes if s not in failed_students})
     _save(state / f"{lesson}.seconds.json", {student: o["seconds"] for student, o in outcomes.items()})
     reports = write_reports(course, lesson, db_url, problems, review, failures, exports)
     phase(started, "reports written")
@@ -197,6 +187,18 @@ def _at_least_one(text: str) -> int:
 def _load(path: Path) -> dict:
     """Per-student state kept across runs (problems met, when last graded)."""
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _record(path: Path, found: dict) -> dict:
+    """The per-student state at ``path`` updated with this run's ``found`` (``None`` forgets that student)."""
+    state = _load(path)
+    for student, value in found.items():
+        if value is None:
+            state.pop(student, None)
+        else:
+            state[student] = value
+    _save(path, state)
+    return state
 
 
 def _save(path: Path, state: dict) -> None:

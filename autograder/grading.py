@@ -142,7 +142,7 @@ class LessonGrader:
     def __init__(self, course: Course, lesson: str, config: Config, limits: Limits, sandboxed: bool) -> None:
         self.course, self.lesson, self.limits, self.sandboxed = course, lesson, limits, sandboxed
         self.coursedir = CourseDirectory(config=config, root=str(course.root))
-        self.db_url = f"sqlite:///{course.root / 'gradebook.db'}"
+        self.db_url = course.gradebook_url
         self.release = nbformat.read(course.student_notebook(lesson), as_version=4)
         solution = nbformat.read(course.solution_notebook(lesson), as_version=4)
         self.given = set(code_sources(self.release)) | set(code_sources(solution))
@@ -179,6 +179,7 @@ class LessonGrader:
         submission = Submission(student, self.course.submitted / student / self.lesson)
         inspect(submission, self.lesson, self.release)
         graded = self._prepare(self.course.root / "autograded" / student / self.lesson, submission.folder)
+        feedback = self._prepare(self.course.root / "feedback" / student / self.lesson, graded, overwrite=False)
         resources = self._resources(student)
         lap("read")
         scored, failures = False, []
@@ -206,17 +207,13 @@ class LessonGrader:
                 failures = [asdict(failure) for failure in notebook_failures(notebook, self.tests_of)]
                 path = graded / f"{self.lesson}.ipynb"
                 nbformat.write(notebook, path)
-                _set_mode(graded, self.autograded_mode, self.coursedir.groupshared)
                 lap("score")
-                feedback = self._prepare(self.course.root / "feedback" / student / self.lesson, graded, overwrite=False)
                 self.feedback.write(notebook, path, feedback, resources)
-                _set_mode(feedback, self.feedback_mode, self.coursedir.groupshared)
                 lap("feedback")
-        if not scored:  # nothing to show: no feedback page of an earlier grading may stay behind
+        if not scored:  # nothing to grade; its feedback folder was emptied above, so no earlier page stays
             self._zero(student)
-            _set_mode(graded, self.autograded_mode, self.coursedir.groupshared)
-            feedback = self._prepare(self.course.root / "feedback" / student / self.lesson, graded, overwrite=False)
-            _set_mode(feedback, self.feedback_mode, self.coursedir.groupshared)
+        _set_mode(graded, self.autograded_mode, self.coursedir.groupshared)
+        _set_mode(feedback, self.feedback_mode, self.coursedir.groupshared)
         return {"problems": submission.problems, "review": submission.review, "failures": failures, "seconds": seconds}
 
     def _prepare(self, target: Path, source: Path, *, overwrite: bool = True) -> Path:
