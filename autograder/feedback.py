@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -58,9 +59,9 @@ class FeedbackPages:
     loads its templates on the first page. Here the exporter is configured as
     ``GenerateFeedback`` configures it (the ``feedback`` template, ``GetGrades`` (through
     the worker's gradebook, ``autograder.gradebook``), then
-    ``HideHiddenTests``, then ``CSSHTMLHeaderPreprocessor``) and warmed before the
-    grading workers fork, so every worker renders its first page at full speed. Most
-    of a class's cells are the same in every notebook, so each code cell's
+    ``HideHiddenTests``, then ``CSSHTMLHeaderPreprocessor``) and warmed up by each
+    grading worker while its first submission runs, so every page renders at full speed.
+    Most of a class's cells are the same in every notebook, so each code cell's
     highlighting and each Markdown cell's HTML is computed once (``_CachingExporter``).
     """
 
@@ -78,6 +79,13 @@ class FeedbackPages:
         self.preprocessors = [kind(parent=self.exporter)
                               for kind in (GetGradesInWorker, HideHiddenTests, CSSHTMLHeaderPreprocessor)]
         self.preprocessors[0].book = book
+        self._warming: Future | None = None
+
+    def warm_up_in_background(self, notebook: NotebookNode) -> None:
+        """``warm_up`` on a thread of its own; the next page written waits for it, and fails if it failed."""
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedback-warm-up")
+        self._warming = executor.submit(self.warm_up, notebook)
+        executor.shutdown(wait=False)  # its thread ends with the warm-up
 
     def warm_up(self, notebook: NotebookNode) -> None:
         """Load the templates and fill the caches with the cells every student's notebook shares.
@@ -95,6 +103,9 @@ class FeedbackPages:
 
     def write(self, notebook: NotebookNode, graded: Path, folder: Path, resources: dict[str, Any]) -> None:
         """Render ``notebook`` (autograded, saved at ``graded``) into ``folder``, as ``generate_feedback`` would."""
+        if self._warming is not None:
+            warming, self._warming = self._warming, None
+            warming.result()  # a warm-up that failed fails the first page, which the grader reports
         modified = datetime.fromtimestamp(graded.stat().st_mtime)
         resources = {**resources, "metadata": {  # what nbconvert's from_filename puts there
             "name": graded.stem, "path": str(graded.parent),

@@ -3,18 +3,18 @@
     python -m autograder.grade 01-async-iterator-protocol            # submitted/<student>/<lesson>/
     python -m autograder.grade 01-async-iterator-protocol --zip class.zip
 
-Steps: collect (nbgrader's ``zip_collect`` for an LMS zip); register the lesson in the
-gradebook when it is not there yet (nbgrader's ``GenerateAssignment``); then grade
-every submission in ``--jobs`` warm worker processes (``autograder.workers``), each
-student from end to end in one go (``autograder.grading``): inspect it (missing,
-renamed or malformed notebook, deleted or edited test cells), read what the student
-wrote for code that reaches for the grading machinery (``autograder.tamper``), execute
-it in a bubblewrap sandbox (a fresh fork of a warm process), score it with nbgrader's
-own preprocessors into nbgrader's gradebook, and write nbgrader's feedback page without
-the hidden tests. Last, a grades CSV, a summary with pass rates (table and PNG), a
-report page per student, and the list of every problem met and every submission that
-needs review (``autograder.report``), and, with ``--export canvas`` or ``--export
-moodle``, a grade import file for that LMS.
+Steps: collect (nbgrader's ``zip_collect`` for an LMS zip); start a sandbox per worker
+and load nbgrader while they start; register the lesson in the gradebook when it is not
+there yet (nbgrader's ``GenerateAssignment``); then grade every submission in ``--jobs``
+warm worker processes (``autograder.workers``), each student from end to end in one go
+(``autograder.grading``): inspect it (missing, renamed or malformed notebook, deleted or
+edited test cells), read what the student wrote for code that reaches for the grading
+machinery (``autograder.tamper``), execute it in a bubblewrap sandbox (a fresh fork of a
+warm process), score it with nbgrader's own preprocessors into nbgrader's gradebook, and
+write nbgrader's feedback page without the hidden tests. Last, a grades CSV, a summary
+with pass rates (table and PNG), a report page per student, and the list of every
+problem met and every submission that needs review (``autograder.report``), and, with
+``--export canvas`` or ``--export moodle``, a grade import file for that LMS.
 
 Without a working ``bwrap`` it refuses to run students' code, unless told
 ``--no-sandbox``.
@@ -22,33 +22,30 @@ Without a working ``bwrap`` it refuses to run students' code, unless told
 
 from __future__ import annotations
 
-import sys
+import time
+
+STARTED = time.monotonic()
+
+import sys  # noqa: E402
 
 # jsonschema loads this optional IRI checker when it is installed (jupyter-events needs it).
 # It compiles a grammar at import, 0.9 s of this command's start-up; grading checks no IRI.
 sys.modules.setdefault("rfc3987_syntax", None)
 
 import argparse  # noqa: E402  (after the line above, before anything imports jsonschema)
+import gc  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from nbgrader.api import Gradebook, MissingEntry  # noqa: E402
-from nbgrader.converters import GenerateAssignment  # noqa: E402
-from nbgrader.coursedir import CourseDirectory  # noqa: E402
 from traitlets.config.loader import PyFileConfigLoader  # noqa: E402
 
 from autograder.course import CONFIG_FILE, Course  # noqa: E402
 from autograder.exports import EXPORTS  # noqa: E402
-from autograder.gradebook import create_gradebook  # noqa: E402
-from autograder.grading import LessonGrader  # noqa: E402
 from autograder.language import N_  # noqa: E402
 from autograder.nbgrader_cli import run_nbgrader  # noqa: E402
-from autograder.report import load_plotting, write_reports  # noqa: E402
 from autograder.sandbox import Limits, adopt_sandbox, prestart_sandboxes  # noqa: E402
 from autograder.sandbox.bwrap import bwrap_problem  # noqa: E402
 from autograder.workers import run_all  # noqa: E402
@@ -82,14 +79,18 @@ def collect_zip(course: Course, lesson: str, archive: Path, pattern: str) -> Non
 
 
 def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bool, sandboxed: bool = True,
-          exports: Sequence[str] = ()) -> Path:
+          exports: Sequence[str] = (), started: float | None = None) -> Path:
+    """Grade every submission of ``lesson`` that changed since it was last graded; write the reports.
+
+    ``started`` is when the command started (``time.monotonic()``), for the times it prints.
+    """
+    started = time.monotonic() if started is None else started
     if lesson not in course.lessons():
         raise SystemExit(f"unknown lesson {lesson!r}; the lessons are: {', '.join(course.lessons())}")
     if sandboxed and (problem := bwrap_problem()):
         raise SystemExit(f"Refusing to run students' code without a sandbox: {problem}.\n"
                          "Grading without one (--no-sandbox) lets a submission read and change this course's "
                          "files, the gradebook and other students' work: do it only for code you trust.")
-    started = time.monotonic()
     folders = course.submissions(lesson)
     if not folders:
         raise SystemExit(f"no submissions: expected folders like {course.submitted}/<student>/{lesson}/")
@@ -99,22 +100,28 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
     # When each submission last changed, as handed to grading: one changed during the run is graded next time.
     changed = {folder.parent.name: _last_change(folder) for folder in folders}
     students = [student for student, when in changed.items() if regrade or graded_at.get(student) != when]
-    prestart_sandboxes(min(jobs, len(students)), limits, sandboxed)  # they start while the rest is prepared
+    prestart_sandboxes(min(jobs, len(students)), limits, sandboxed)  # they start while nbgrader is loaded
 
+    # nbgrader and nbconvert take most of a second to import, the one wait every run has:
+    # imported only now, while the sandboxes start on the other cores, and without the
+    # garbage collector, which would walk their objects again and again and free nothing.
+    gc.disable()
+    try:
+        from autograder import grading, report
+    finally:
+        gc.freeze()  # what they loaded is there for good: no collection need walk it again
+        gc.enable()
     config = PyFileConfigLoader(CONFIG_FILE, path=str(course.root)).load_config()
-    db_url = course.gradebook_url
-    if not course.gradebook.exists():
-        create_gradebook(db_url)
-    if not _in_gradebook(db_url, lesson):
-        _register(course, lesson, config)
+    if grading.register_lesson(course, lesson, config):
         phase(started, "registered the lesson in the gradebook")
-    grader = LessonGrader(course, lesson, config, limits, sandboxed)
-    unregistered = grader.register(students)
-    phase(started, f"loaded nbgrader and the feedback templates; grading {len(students)} submissions")
+    grader = grading.LessonGrader(course, lesson, config, limits, sandboxed)
+    gc.freeze()  # what the workers share stays shared: their collections never walk it, so never copy it
+    phase(started, f"loaded nbgrader; grading {len(students)} submissions")
 
     outcomes: dict[str, dict] = {}
     errors, failed_students = [], set()
-    for done, outcome in enumerate(run_all(students, grader.grade, jobs, finish=grader.close, prepare=adopt_sandbox), start=1):
+    for done, outcome in enumerate(run_all(students, grader.grade, jobs, finish=grader.close, prepare=adopt_sandbox),
+                                   start=1):
         if outcome.result is None:  # a fault of the grader's, not the student's: kept for the teacher
             errors.append(f"{outcome.task}:\n{outcome.error}")
             failed_students.add(outcome.task)
@@ -124,13 +131,13 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
                               "review": [], "seconds": {}}
         outcomes[outcome.task] = outcome.result
         progress(done, len(students), f"graded {outcome.task}")
-        if done == max(1, len(students) - jobs + 1):  # every submission handed out: cores are freeing up
-            load_plotting()
+        if done == 1:  # the workers are warm; matplotlib is for the reports (see load_plotting)
+            report.load_plotting()
     if errors:
         with (state / f"{lesson}.errors.log").open("a") as log:
             log.write("".join(f"{error}\n" for error in errors))
-    for student, problem in unregistered.items():
-        outcomes[student]["problems"].insert(0, problem)
+        for student, problems in grader.register(failed_students).items():  # in the gradebook all the same
+            outcomes[student]["problems"] += problems
     spent = {step: sum(o["seconds"].get(step, 0.0) for o in outcomes.values()) for step in STEPS}
     phase(started, f"graded {len(students)} submissions with {jobs} jobs (summed over the jobs: "
           + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in spent.items()) + ")")
@@ -142,35 +149,11 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
     # Nor is it graded: the next run tries it again.
     _record(state / f"{lesson}.graded.json", {s: changed[s] for s in outcomes if s not in failed_students})
     _save(state / f"{lesson}.seconds.json", {student: o["seconds"] for student, o in outcomes.items()})
-    reports = write_reports(course, lesson, db_url, problems, review, failures, exports)
+    reports = report.write_reports(course, lesson, course.gradebook_url, problems, review, failures, exports)
     phase(started, "reports written")
     print(f"graded {len(students)} submissions of {lesson} in {time.monotonic() - started:.1f} s; "
           f"reports in {reports}", file=sys.stderr)
     return reports
-
-
-def _register(course: Course, lesson: str, config) -> None:
-    """Record the lesson's cells in the gradebook, as ``nbgrader generate_assignment`` does.
-
-    The student version it generates goes to a scratch folder: the course's own is
-    ``make release``'s to write.
-    """
-    with tempfile.TemporaryDirectory() as scratch:
-        coursedir = CourseDirectory(config=config, root=str(course.root), release_directory=scratch,
-                                    assignment_id=lesson)
-        generator = GenerateAssignment(coursedir=coursedir, config=config)
-        generator.force = True
-        generator.create_assignment = True
-        generator.start()
-
-
-def _in_gradebook(db_url: str, lesson: str) -> bool:
-    try:
-        with Gradebook(db_url) as gradebook:
-            gradebook.find_assignment(lesson)
-    except MissingEntry:
-        return False
-    return True
 
 
 def _last_change(folder: Path) -> float:
@@ -230,7 +213,10 @@ def main() -> None:
         collect_zip(course, args.lesson, args.zip, args.zip_pattern)
     limits = Limits(args.cell_timeout, args.memory_mb, args.output_kb)
     grade(course, args.lesson, limits=limits, jobs=args.jobs, regrade=args.regrade, sandboxed=not args.no_sandbox,
-          exports=args.export)
+          exports=args.export, started=STARTED)
+    # Everything is written and closed. Exiting, the interpreter would collect garbage
+    # once more over all that nbgrader loaded, a few tenths of a second to free nothing.
+    gc.freeze()
 
 
 if __name__ == "__main__":

@@ -1,24 +1,28 @@
 """One submission graded from end to end: read, run in the sandbox, scored, feedback written.
 
 ``autograder.grade`` builds one ``LessonGrader`` per run, before it forks its workers,
-so that every worker starts with nbgrader's preprocessors built and the feedback
-templates loaded; then each worker calls ``grade(student)`` for one student at a time.
+so that every worker starts with nbgrader loaded and its preprocessors built; then each
+worker calls ``grade(student)`` for one student at a time.
 
 This does what ``nbgrader autograde`` and ``nbgrader generate_feedback`` do for one
 student, by calling nbgrader's Python API instead of its command line (a process,
 a configuration load and a gradebook connection per command would cost more than the
-grading itself), and in the same order:
+grading itself), and in the same order, but for one step:
 
 - ``autograded/<student>/<lesson>/`` gets the submission's other files, then the
   course's own files over them, then the graded notebook, read-only, as
   ``Autograde.init_assignment`` and ``BaseConverter.set_permissions`` leave it;
-- the gradebook gets the student and the submission (with ``timestamp.txt``'s time,
-  for late penalties) through nbgrader's ``Gradebook``;
 - the notebook goes through nbgrader's own sanitizing preprocessors (test cells are
   restored from the gradebook's source cells, checksums checked), then the sandbox
   (``autograder.sandbox``) in place of nbgrader's ``Execute``, then nbgrader's own
   autograde preprocessors, ``SaveAutoGrades`` (the scores) and ``AssignLatePenalties``
   included;
+- the gradebook gets the student and the submission (with ``timestamp.txt``'s time,
+  for late penalties) through nbgrader's ``Gradebook``, as ``Autograde.init_assignment``
+  records them. That is the step out of nbgrader's order: it is written with the
+  scores, in one commit, where nbgrader writes it first; a submission that could not
+  be graded is recorded by ``register`` once the workers are done, so the gradebook
+  ends up the same;
 - ``feedback/<student>/<lesson>/`` gets the other files and nbgrader's feedback page,
   rendered by ``autograder.feedback.FeedbackPages``.
 
@@ -30,16 +34,20 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import nbformat
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbformat import NotebookNode, from_dict
-from nbgrader.converters import Autograde, GenerateFeedback
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern, LimitOutput
 from nbgrader.utils import find_all_files
@@ -51,20 +59,22 @@ from autograder.course import Course
 from autograder.feedback import FeedbackPages
 from autograder.gradebook import (
     AssignLatePenaltiesInWorker, OverwriteCellsInWorker, OverwriteKernelspecInWorker, SaveAutoGradesInWorker,
-    WorkerGradebook,
+    WorkerGradebook, create_gradebook,
 )
 from autograder.language import N_, notebook_language, speaking, translate_message
 from autograder.report import notebook_failures
 from autograder.sandbox import Execution, Limits, close_sandboxes, execute_cells, submission_files
 from autograder.tamper import review_reasons
 
-#: nbgrader's ``Autograde.sanitize_preprocessors`` and ``autograde_preprocessors``, the
-#: sandbox standing in for ``Execute`` between them, and those that use the gradebook
-#: doing so through the worker's connection (``autograder.gradebook``). Its
-#: second ``CheckCellMetadata`` is left out: no step in between touches nbgrader's
-#: metadata, and the check costs more than the scoring.
+#: nbgrader's ``Autograde.sanitize_preprocessors`` and ``autograde_preprocessors`` (here
+#: ``TIDY`` then ``SCORE``, split where the writes to the gradebook begin), the sandbox
+#: standing in for ``Execute`` between them, and those that use the gradebook doing so
+#: through the worker's connection (``autograder.gradebook``). Its second
+#: ``CheckCellMetadata`` is left out: no step in between touches nbgrader's metadata,
+#: and the check costs more than the scoring.
 SANITIZE = [ClearOutput, DeduplicateIds, OverwriteKernelspecInWorker, OverwriteCellsInWorker, CheckCellMetadata]
-SCORE = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGradesInWorker, AssignLatePenaltiesInWorker]
+TIDY = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput]
+SCORE = [SaveAutoGradesInWorker, AssignLatePenaltiesInWorker]
 # nbgrader's own gradebook code warns about its session's autoflush when it creates a
 # submission; its command line hides the warning in its log, and so does this.
 warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
@@ -136,6 +146,31 @@ def inspect(submission: Submission, lesson: str, release: NotebookNode) -> None:
                 N_("test cell {grade_id} was edited (nbgrader restores it from the source)").format(grade_id=grade_id))
 
 
+def register_lesson(course: Course, lesson: str, config: Config) -> bool:
+    """Make sure the gradebook has the lesson's cells; whether they had to be recorded now.
+
+    They are recorded as ``nbgrader generate_assignment`` records them. The student
+    version it generates goes to a scratch folder: the course's own is ``make release``'s
+    to write.
+    """
+    if not course.gradebook.exists():
+        create_gradebook(course.gradebook_url)
+    try:
+        with Gradebook(course.gradebook_url) as gradebook:
+            gradebook.find_assignment(lesson)
+        return False
+    except MissingEntry:
+        pass
+    with tempfile.TemporaryDirectory() as scratch:
+        coursedir = CourseDirectory(config=config, root=str(course.root), release_directory=scratch,
+                                    assignment_id=lesson)
+        generator = GenerateAssignment(coursedir=coursedir, config=config)
+        generator.force = True
+        generator.create_assignment = True
+        generator.start()
+    return True
+
+
 class LessonGrader:
     """Everything needed to grade one lesson's submissions, built once and shared by the forked workers."""
 
@@ -154,11 +189,13 @@ class LessonGrader:
         self.feedback_mode = int(str(GenerateFeedback(coursedir=self.coursedir, config=config).permissions), 8)
         self.book = WorkerGradebook(self.db_url, self.coursedir.course_id)
         self.sanitize = [kind(config=config) for kind in SANITIZE]
+        self.tidy = [kind(config=config) for kind in TIDY]
         self.score = [kind(config=config) for kind in SCORE]
         for preprocessor in self.sanitize + self.score:
             preprocessor.book = self.book
         self.feedback = FeedbackPages(config, self.book)
-        self.feedback.warm_up(solution)
+        self.solution = solution
+        self._feedback_warm = False
 
     def close(self) -> None:
         """What a worker holds open: its gradebook connection and its sandbox."""
@@ -177,6 +214,7 @@ class LessonGrader:
             clock = now
 
         submission = Submission(student, self.course.submitted / student / self.lesson)
+        timestamp = self._timestamp(submission)
         inspect(submission, self.lesson, self.release)
         graded = self._prepare(self.course.root / "autograded" / student / self.lesson, submission.folder)
         feedback = self._prepare(self.course.root / "feedback" / student / self.lesson, graded, overwrite=False)
@@ -196,12 +234,15 @@ class LessonGrader:
                 lap("read")
                 # The course's own files, over the student's copies, as nbgrader runs the notebook in autograded/.
                 files = {**submission_files(submission.folder), **submission_files(graded)}
+                self._warm_up_feedback()
                 execution = execute_cells(sources, self.limits, files=files, sandboxed=self.sandboxed)
                 submission.problems += execution.problems
                 submission.review += execution.review
                 apply_execution(notebook, execution)
                 lap("execute")
-                with self.book.transaction():  # the scores and the late penalty, committed together
+                notebook = self._run(self.tidy, notebook, resources)
+                with self.book.transaction():  # the submission, its scores and late penalty, committed together
+                    self._register(student, timestamp)
                     notebook = self._run(self.score, notebook, resources)
                 scored = True
                 failures = [asdict(failure) for failure in notebook_failures(notebook, self.tests_of)]
@@ -211,10 +252,21 @@ class LessonGrader:
                 self.feedback.write(notebook, path, feedback, resources)
                 lap("feedback")
         if not scored:  # nothing to grade; its feedback folder was emptied above, so no earlier page stays
-            self._zero(student)
+            self._zero(student, timestamp)
         _set_mode(graded, self.autograded_mode, self.coursedir.groupshared)
         _set_mode(feedback, self.feedback_mode, self.coursedir.groupshared)
         return {"problems": submission.problems, "review": submission.review, "failures": failures, "seconds": seconds}
+
+    def _warm_up_feedback(self) -> None:
+        """Once per worker, warm the feedback exporter (a third of a second) while a submission runs.
+
+        On a thread, while the worker waits for its first submission's run, rather than in
+        the grading command before it forks: a class whose first submission hangs then
+        costs that hang and no more.
+        """
+        if not self._feedback_warm:
+            self.feedback.warm_up_in_background(self.solution)
+            self._feedback_warm = True
 
     def _prepare(self, target: Path, source: Path, *, overwrite: bool = True) -> Path:
         """``target`` emptied, with ``source``'s other files, and (``overwrite``) the course's files over them."""
@@ -232,33 +284,51 @@ class LessonGrader:
                 shutil.copy(name, destination)
         return target
 
-    def register(self, students: list[str]) -> dict[str, str]:
-        """Each student and submission in the gradebook, as ``Autograde.init_assignment`` records them.
+    def register(self, students: Iterable[str]) -> dict[str, list[str]]:
+        """Record in the gradebook submissions that grading failed on, as ``nbgrader autograde`` records them.
 
-        All in one transaction, before the workers start: grading then writes only scores.
-        Returns the problem of each student whose ``timestamp.txt`` cannot be read: that
-        submission is recorded without a time (where ``nbgrader autograde`` would not grade it).
+        Called by the grading command once its workers are done, in one transaction.
+        Returns each student's problems with ``timestamp.txt``.
         """
         problems = {}
-        with self.book.transaction() as gradebook:
+        with self.book.transaction():
             for student in students:
-                try:
-                    timestamp = self.coursedir.get_existing_timestamp(str(self.course.submitted / student / self.lesson))
-                except Exception as error:  # nbgrader's own error path for a bad timestamp fails too
-                    timestamp = None
-                    problems[student] = N_("its timestamp.txt cannot be read ({error}): it was graded without a "
-                                           "submission time, so no late penalty").format(error=type(error).__name__)
-                gradebook.update_or_create_student(student)
-                if timestamp:
-                    gradebook.update_or_create_submission(self.lesson, student, timestamp=timestamp)
-                else:
-                    gradebook.update_or_create_submission(self.lesson, student)
-        self.book.close()  # a forked worker opens its own
+                submission = Submission(student, self.course.submitted / student / self.lesson)
+                self._register(student, self._timestamp(submission))
+                problems[student] = submission.problems
+        self.book.close()
         return problems
 
-    def _zero(self, student: str) -> None:
+    def _timestamp(self, submission: Submission) -> datetime | None:
+        """When the student submitted, from ``timestamp.txt``, as ``Autograde.init_assignment`` reads it.
+
+        One that cannot be read is a problem of the submission's, which is then recorded
+        without a time (where ``nbgrader autograde`` would not grade it at all).
+        """
+        try:
+            return self.coursedir.get_existing_timestamp(str(submission.folder))
+        except Exception as error:  # nbgrader's own error path for a bad timestamp fails too
+            submission.problems.append(N_("its timestamp.txt cannot be read ({error}): it was graded without a "
+                                          "submission time, so no late penalty").format(error=type(error).__name__))
+            return None
+
+    def _register(self, student: str, timestamp: datetime | None) -> None:
+        """The student and the submission in the gradebook, as ``Autograde.init_assignment`` records them.
+
+        Part of the transaction that writes the scores, so that each student costs the
+        gradebook one commit (a wait for the disk).
+        """
+        with self.book.transaction() as gradebook:
+            gradebook.update_or_create_student(student)
+            if timestamp:
+                gradebook.update_or_create_submission(self.lesson, student, timestamp=timestamp)
+            else:
+                gradebook.update_or_create_submission(self.lesson, student)
+
+    def _zero(self, student: str, timestamp: datetime | None) -> None:
         """No notebook to grade: every test scores 0, as ``Autograde.init_assignment`` scores a missing notebook."""
         with self.book.transaction() as gradebook:
+            self._register(student, timestamp)
             for grade in gradebook.find_submission_notebook(self.lesson, self.lesson, student).grades:
                 grade.auto_score = 0
                 grade.needs_manual_grade = False

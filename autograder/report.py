@@ -28,7 +28,7 @@ from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Grade, Gradebook, GradeCell, SubmittedAssignment, SubmittedNotebook
 
 from autograder.cells import exercises, is_test, nbgrader_meta
 from autograder.course import Course
@@ -149,15 +149,14 @@ def read_results(course: Course, lesson: str, db_url: str, problems: dict[str, l
     students = [folder.parent.name for folder in course.submissions(lesson)]
     results = []
     with Gradebook(db_url) as gradebook:
-        maxima = {cell.name: cell.max_score for cell in gradebook.find_notebook(lesson, lesson).grade_cells}
+        notebook = gradebook.find_notebook(lesson, lesson)
+        maxima = {cell.name: cell.max_score for cell in notebook.grade_cells}
+        submitted, scores = _class_grades(gradebook, notebook.id)
         for student in students:
             found = problems.get(student, [])
-            try:
-                submitted = gradebook.find_submission_notebook(lesson, lesson, student)
-                grades = {g.name: g.score for g in submitted.grades}
-                late_penalty = submitted.late_submission_penalty or 0.0
-            except MissingEntry:
-                grades, late_penalty = {}, 0.0
+            grades = scores.get(student, {})
+            late_penalty = submitted.get(student) or 0.0
+            if student not in submitted:
                 found = [*found, N_("nbgrader has no graded notebook for this student")]
             points = {
                 exercise: (sum(grades.get(t, 0.0) for t in tests), sum(maxima[t] for t in tests))
@@ -182,6 +181,28 @@ def read_results(course: Course, lesson: str, db_url: str, problems: dict[str, l
             results.append(StudentResult(student, points, found, review.get(student, []), found_failures, graded_at,
                                          late_penalty))
     return results
+
+
+def _class_grades(
+        gradebook: Gradebook, notebook_id: str) -> tuple[dict[str, float | None], dict[str, dict[str, float]]]:
+    """Each student's late penalty, and their score in each test cell, in one notebook, in two queries.
+
+    The same numbers as ``find_submission_notebook(...).grades``, student by student:
+    that loads every grade on its own, a tenth of a second for a class.
+    """
+    submitted = dict(gradebook.db.query(SubmittedAssignment.student_id, SubmittedNotebook.late_submission_penalty)
+                     .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+                     .filter(SubmittedNotebook.notebook_id == notebook_id))
+    scores: dict[str, dict[str, float]] = {}
+    for student, cell, score in (
+            gradebook.db.query(SubmittedAssignment.student_id, GradeCell.name, Grade.score)
+            .select_from(Grade)
+            .join(SubmittedNotebook, Grade.notebook_id == SubmittedNotebook.id)
+            .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+            .join(GradeCell, Grade.cell_id == GradeCell.id)
+            .filter(SubmittedNotebook.notebook_id == notebook_id)):
+        scores.setdefault(student, {})[cell] = score
+    return submitted, scores
 
 
 @dataclass(frozen=True)
@@ -209,8 +230,9 @@ def common_mistakes(results: Sequence[StudentResult]) -> dict[str, list[Mistake]
 def load_plotting() -> None:
     """Load matplotlib now (half a second) rather than when the reports are written.
 
-    The grading command calls this once the last submissions are being graded, when a
-    core is free; a command that writes no reports never pays for it.
+    The grading command calls this when its first result comes in, while the workers
+    grade the rest, rather than after the last: a class whose last submission hangs then
+    waits for that hang and nothing more. A command that writes no reports never pays for it.
     """
     import autograder.report_plots  # noqa: F401
 

@@ -1,11 +1,11 @@
 """Warm worker processes: forked from a grader that has already imported and loaded everything.
 
 A class is graded one submission at a time by each of ``jobs`` workers. Each worker is a
-``fork`` of the grading command taken after nbgrader, nbconvert and the feedback
-templates are loaded, so it starts in milliseconds instead of the second or two a new
-Python process with nbgrader takes. Work is handed out one task at a time, to whichever
-worker is free: a submission that hangs holds up its own worker only, never anybody
-else's result.
+``fork`` of the grading command taken after nbgrader and nbconvert are loaded, so it
+starts in milliseconds instead of the second or two a new Python process with nbgrader
+takes. Work is handed out one task at a time, to whichever worker is free, before its
+last result is handed on: a submission that hangs holds up its own worker only, never
+anybody else's result, and a caller busy with one result keeps no worker waiting.
 
 Tasks and results travel as JSON lines on pipes, so nothing here unpickles anything
 (``multiprocessing`` would). A worker that dies (killed by the kernel for memory, say)
@@ -93,15 +93,17 @@ def run_all(tasks: Iterable[str], work: Work, jobs: int, finish: Callable[[], No
             for key, _ in selector.select():
                 worker = workers[key.fd]
                 line = worker.results.readline()
+                # Each outcome is yielded once the worker has its next task: it never waits for the caller.
                 if not line:  # the worker died while holding a task
                     task, status = worker.current, stop(worker)
-                    yield Outcome(task, None, f"the grading worker died ({_describe(status)})")
                     if pending:
                         start()
+                    yield Outcome(task, None, f"the grading worker died ({_describe(status)})")
                     continue
                 message = json.loads(line)
-                yield Outcome(worker.current, message.get("result"), message.get("error"))
+                outcome = Outcome(worker.current, message.get("result"), message.get("error"))
                 give(worker)
+                yield outcome
     finally:
         for worker in list(workers.values()):
             os.kill(worker.pid, signal.SIGKILL)

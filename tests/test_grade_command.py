@@ -300,3 +300,27 @@ def test_a_resubmission_that_cannot_be_graded_leaves_no_old_feedback_and_a_bad_t
     assert rows["resubmits"]["score"] == "0.0" and "malformed notebook" in rows["resubmits"]["problems"]
     assert rows["bad-timestamp"]["score"] == "2.0"
     assert "timestamp.txt cannot be read" in rows["bad-timestamp"]["problems"]
+
+
+def test_a_submission_the_grader_itself_fails_on_is_kept_reported_and_graded_next_time(tmp_path: Path) -> None:
+    """Not the student's doing: here ``autograded/<student>`` is a file, so nothing can be written for them."""
+    classroom = Classroom.create(tmp_path / "class", REPOSITORY)
+    root = classroom.course.root
+    for student in ("solves", "blocked"):
+        classroom.submit(Submission(student, LESSON))
+    (root / "autograded").mkdir(exist_ok=True)
+    (root / "autograded" / "blocked").write_text("in the way")
+    grade_command(root)
+    rows = grades(classroom)
+    assert rows["solves"]["score"] == "2.0" and rows["solves"]["problems"] == ""
+    assert rows["blocked"]["score"] == "0.0" and "the grader failed on this submission" in rows["blocked"]["problems"]
+    assert (root / ".grading" / f"{LESSON}.errors.log").read_text().startswith("blocked:\nTraceback")
+    assert submitted_notebook(classroom, "blocked").is_file()
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:  # as nbgrader autograde records it
+        assert gradebook.find_submission(LESSON, "blocked").student_id == "blocked"
+
+    (root / "autograded" / "blocked").unlink()
+    again = grade_command(root)
+    assert f"graded 1 submissions of {LESSON}" in again.stderr, "only the submission that failed is graded again"
+    rows = grades(classroom)
+    assert rows["blocked"]["score"] == "2.0" and rows["blocked"]["problems"] == ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 from pathlib import Path
 
@@ -60,6 +61,35 @@ def test_a_task_that_never_ends_holds_up_nobody_else(tmp_path: Path) -> None:
         if sorted(finished) == ["a", "b", "c", "d"]:
             release.write_text("go")
     assert finished[-1] == "blocked"
+
+
+@pytest.mark.parametrize("first", ["quick", "dies"])
+def test_the_next_task_is_under_way_before_the_caller_sees_the_last_outcome(first: str) -> None:
+    """A caller busy with one outcome (loading matplotlib for the reports, say) keeps no worker idle.
+
+    After a result, its worker has the next task already; after a death, its replacement
+    has. The second task announces itself on a pipe, which the caller reads before it
+    asks for the next outcome: it hears the announcement only if the task was under way.
+    The wait is a bound for a failing run, never part of a passing one.
+    """
+    announced, announce = os.pipe()
+
+    def work_or_announce(task: str) -> dict:
+        if task == "second":
+            os.write(announce, b"second")
+        return work(task)
+
+    outcomes = run_all([first, "second"], work_or_announce, jobs=1)
+    try:
+        assert next(outcomes).task == first
+        heard, _, _ = select.select([announced], [], [], 60)
+        assert heard, "the second task started only once the caller took the first outcome"
+        assert os.read(announced, 16) == b"second"
+        assert [o.task for o in outcomes] == ["second"]
+    finally:
+        outcomes.close()
+        os.close(announced)
+        os.close(announce)
 
 
 def test_no_worker_is_left_behind() -> None:
