@@ -3,10 +3,11 @@
     python -m autograder.grade 01-async-iterator-protocol            # submitted/<student>/<lesson>/
     python -m autograder.grade 01-async-iterator-protocol --zip class.zip
 
-Steps: collect (nbgrader's ``zip_collect`` for an LMS zip); start a sandbox per worker
-and load nbgrader while they start; register the lesson in the gradebook when it is not
-there yet (nbgrader's ``GenerateAssignment``); then grade every submission in ``--jobs``
-warm worker processes (``autograder.workers``), each student from end to end in one go
+Steps: collect (nbgrader's ``zip_collect`` for an LMS zip); start a sandbox per worker,
+and in it that worker's first submission (``autograder.early_start``), and load nbgrader
+meanwhile; register the lesson in the gradebook when it is not there yet (nbgrader's
+``GenerateAssignment``); then grade every submission in ``--jobs`` warm worker processes
+(``autograder.workers``), each student from end to end in one go
 (``autograder.grading``): inspect it (missing, renamed or malformed notebook, deleted or
 edited test cells), read what the student wrote for code that reaches for the grading
 machinery (``autograder.tamper``), execute it in a bubblewrap sandbox (a fresh fork of a
@@ -43,6 +44,7 @@ from pathlib import Path  # noqa: E402
 from traitlets.config.loader import PyFileConfigLoader  # noqa: E402
 
 from autograder.course import CONFIG_FILE, Course  # noqa: E402
+from autograder.early_start import start_early_runs, stop_early_runs  # noqa: E402
 from autograder.exports import EXPORTS  # noqa: E402
 from autograder.language import N_  # noqa: E402
 from autograder.nbgrader_cli import run_nbgrader  # noqa: E402
@@ -101,6 +103,7 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
     changed = {folder.parent.name: _last_change(folder) for folder in folders}
     students = [student for student, when in changed.items() if regrade or graded_at.get(student) != when]
     prestart_sandboxes(min(jobs, len(students)), limits, sandboxed)  # they start while nbgrader is loaded
+    early = start_early_runs(course, lesson, students[:jobs], limits, sandboxed)  # and the first submissions run
 
     # nbgrader and nbconvert take most of a second to import, the one wait every run has:
     # imported only now, while the sandboxes start on the other cores, and without the
@@ -114,7 +117,7 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
     config = PyFileConfigLoader(CONFIG_FILE, path=str(course.root)).load_config()
     if grading.register_lesson(course, lesson, config):
         phase(started, "registered the lesson in the gradebook")
-    grader = grading.LessonGrader(course, lesson, config, limits, sandboxed)
+    grader = grading.LessonGrader(course, lesson, config, limits, sandboxed, early)
     gc.freeze()  # what the workers share stays shared: their collections never walk it, so never copy it
     phase(started, f"loaded nbgrader; grading {len(students)} submissions")
 
@@ -133,6 +136,7 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
         progress(done, len(students), f"graded {outcome.task}")
         if done == 1:  # the workers are warm; matplotlib is for the reports (see load_plotting)
             report.load_plotting()
+    stop_early_runs(early)
     if errors:
         with (state / f"{lesson}.errors.log").open("a") as log:
             log.write("".join(f"{error}\n" for error in errors))

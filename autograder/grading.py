@@ -14,7 +14,9 @@ grading itself), and in the same order, but for one step:
   ``Autograde.init_assignment`` and ``BaseConverter.set_permissions`` leave it;
 - the notebook goes through nbgrader's own sanitizing preprocessors (test cells are
   restored from the gradebook's source cells, checksums checked), then the sandbox
-  (``autograder.sandbox``) in place of nbgrader's ``Execute``, then nbgrader's own
+  (``autograder.sandbox``) in place of nbgrader's ``Execute`` (for a worker's first
+  submission, the run that started early, if it ran exactly these cells:
+  ``autograder.early_start``), then nbgrader's own
   autograde preprocessors, ``SaveAutoGrades`` (the scores) and ``AssignLatePenalties``
   included;
 - the gradebook gets the student and the submission (with ``timestamp.txt``'s time,
@@ -56,6 +58,7 @@ from traitlets.config import Config
 
 from autograder.cells import exercises, is_test, nbgrader_meta
 from autograder.course import Course
+from autograder.early_start import EarlyRun
 from autograder.feedback import FeedbackPages
 from autograder.gradebook import (
     AssignLatePenaltiesInWorker, OverwriteCellsInWorker, OverwriteKernelspecInWorker, SaveAutoGradesInWorker,
@@ -174,8 +177,10 @@ def register_lesson(course: Course, lesson: str, config: Config) -> bool:
 class LessonGrader:
     """Everything needed to grade one lesson's submissions, built once and shared by the forked workers."""
 
-    def __init__(self, course: Course, lesson: str, config: Config, limits: Limits, sandboxed: bool) -> None:
+    def __init__(self, course: Course, lesson: str, config: Config, limits: Limits, sandboxed: bool,
+                 early_runs: dict[str, EarlyRun] | None = None) -> None:
         self.course, self.lesson, self.limits, self.sandboxed = course, lesson, limits, sandboxed
+        self.early_runs = dict(early_runs or {})  # by student: the first submission of each worker
         self.coursedir = CourseDirectory(config=config, root=str(course.root))
         self.db_url = course.gradebook_url
         self.release = nbformat.read(course.student_notebook(lesson), as_version=4)
@@ -204,6 +209,14 @@ class LessonGrader:
 
     def grade(self, student: str) -> dict[str, Any]:
         """Grade one student's submission; return its problems, review flags, failing tests and each step's seconds."""
+        early = self.early_runs.pop(student, None)
+        try:
+            return self._grade(student, early)
+        finally:
+            if early is not None:
+                early.settle()  # whatever happened, the sandbox the early run used is this worker's again
+
+    def _grade(self, student: str, early: EarlyRun | None) -> dict[str, Any]:
         seconds: dict[str, float] = {}
         clock = time.perf_counter()
 
@@ -235,7 +248,9 @@ class LessonGrader:
                 # The course's own files, over the student's copies, as nbgrader runs the notebook in autograded/.
                 files = {**submission_files(submission.folder), **submission_files(graded)}
                 self._warm_up_feedback()
-                execution = execute_cells(sources, self.limits, files=files, sandboxed=self.sandboxed)
+                execution = early.execution_for(sources, files) if early else None  # what it ran, if this
+                if execution is None:
+                    execution = execute_cells(sources, self.limits, files=files, sandboxed=self.sandboxed)
                 submission.problems += execution.problems
                 submission.review += execution.review
                 apply_execution(notebook, execution)

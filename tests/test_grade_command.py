@@ -19,7 +19,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.cells import is_answer, is_test
+from autograder.cells import is_answer, is_test, nbgrader_meta
 from autograder.nbgrader_cli import run_nbgrader
 from tests.classroom import Classroom, Submission
 from tests.conftest import REPOSITORY
@@ -324,3 +324,40 @@ def test_a_submission_the_grader_itself_fails_on_is_kept_reported_and_graded_nex
     assert f"graded 1 submissions of {LESSON}" in again.stderr, "only the submission that failed is graded again"
     rows = grades(classroom)
     assert rows["blocked"]["score"] == "2.0" and rows["blocked"]["problems"] == ""
+
+
+def test_a_first_submission_that_nbgrader_would_change_is_run_as_nbgrader_has_it(tmp_path: Path) -> None:
+    """Each worker's first submission starts running before nbgrader is loaded, from a guess of what
+    nbgrader will run (``autograder.early_start``). Here the guess is wrong: a test cell handed in as
+    Markdown, which nbgrader turns back into code and runs. Taken as it ran, the test would have no
+    error and its points; run again as nbgrader has it, it fails, as in stock nbgrader.
+    """
+    classroom = Classroom.create(tmp_path / "ours", REPOSITORY)
+    root = classroom.course.root
+    for student, answered in [("a-retyped-test", False), ("b-solves", True)]:
+        classroom.submit(Submission(student, LESSON, answered=answered))
+    path = submitted_notebook(classroom, "a-retyped-test")
+    notebook = nbformat.read(path, as_version=4)
+    index = next(i for i, cell in enumerate(notebook.cells) if is_test(cell))
+    test = notebook.cells[index]
+    notebook.cells[index] = nbformat.v4.new_markdown_cell(test.source, metadata=test.metadata)
+    nbformat.write(notebook, path)
+    stock = tmp_path / "stock"
+    shutil.copytree(root, stock)
+    run_nbgrader("autograde", LESSON, f"--Execute.timeout={CELL_TIMEOUT}", course=stock)
+    grade_command(root, "--jobs", "1")
+    theirs, ours = per_cell_scores(stock), per_cell_scores(root)
+    assert theirs["a-retyped-test"][nbgrader_meta(test)["grade_id"]] == 0
+    assert ours == theirs
+
+
+def test_a_first_submission_with_nothing_to_run_leaves_its_worker_a_working_sandbox(tmp_path: Path) -> None:
+    classroom = Classroom.create(tmp_path / "class", REPOSITORY)
+    root = classroom.course.root
+    for student in ("a-malformed", "b-solves"):
+        classroom.submit(Submission(student, LESSON))
+    submitted_notebook(classroom, "a-malformed").write_text("{ not a notebook")
+    grade_command(root, "--jobs", "1")
+    rows = grades(classroom)
+    assert "malformed notebook" in rows["a-malformed"]["problems"]
+    assert rows["b-solves"]["score"] == "2.0" and rows["b-solves"]["problems"] == ""

@@ -2,7 +2,9 @@
 
 Each grading thread keeps one sandbox: bubblewrap (``autograder.sandbox.bwrap``) around a
 warm zygote (``autograder.sandbox.zygote``), started by ``exec``, so it holds nothing of
-the grader's or of other students'. Each submission runs in a fresh fork of that zygote,
+the grader's or of other students'. A sandbox started ahead (``prestart_sandboxes``) is
+adopted by the process that forks from the grader to use it, and can be handed on once
+(``release_sandbox`` and ``resume_sandbox``: an early run to its worker). Each submission runs in a fresh fork of that zygote,
 and when it ends the zygote kills everything it left and empties every folder it could
 write, or the sandbox is thrown away. A submission's only way to report is its channel:
 length-prefixed JSON, validated field by field (``autograder.sandbox.channel``).
@@ -302,7 +304,42 @@ def adopt_sandbox(slot: int | None) -> None:
     _spares.clear()
     with _everyone_lock:
         _everyone[:] = [adopted] if adopted else []
-    _local.zygote = adopted
+    _local.zygote = _local.adopted = adopted
+
+
+def release_sandbox() -> dict[str, Any]:
+    """In a process about to hand its adopted sandbox on (an early run): how it leaves it.
+
+    Every sandbox this process started itself (after a crash) is stopped. The adopted
+    one is ``unused`` (still to say it is ready), ``kept`` (ready and clean, with the
+    processes that are its own) or ``lost``.
+    """
+    adopted = getattr(_local, "adopted", None)
+    with _everyone_lock:
+        for zygote in _everyone:
+            if zygote is not adopted and zygote.owner == os.getpid() and zygote.alive():
+                zygote.close()
+    if adopted is None or not adopted.alive() or _local.zygote is not adopted:
+        return {"state": "lost"}
+    if adopted.own is None:
+        return {"state": "unused"}
+    return {"state": "kept", "own": sorted(adopted.own)}
+
+
+def resume_sandbox(left: dict[str, Any] | None) -> None:
+    """In a worker: take its adopted sandbox as an early run left it (``release_sandbox``)."""
+    zygote = getattr(_local, "zygote", None)
+    if zygote is None or (left or {}).get("state") == "unused":
+        return
+    own = (left or {}).get("own")
+    if (left or {}).get("state") == "kept" and isinstance(own, list) and all(isinstance(pid, int) for pid in own):
+        zygote.own = set(own)
+        return
+    zygote.close()  # lost, or the early run ended without saying: a new one starts when needed
+    with _everyone_lock:
+        if zygote in _everyone:
+            _everyone.remove(zygote)
+    _local.zygote = None
 
 
 @atexit.register
