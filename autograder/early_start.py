@@ -24,6 +24,7 @@ import json
 import os
 import signal
 import sqlite3
+import time
 import traceback
 from contextlib import closing
 from dataclasses import dataclass
@@ -54,6 +55,11 @@ class EarlyRun:
         if report.get("digest") != run_digest(sources, files):
             return None
         return Execution.from_json(report["execution"])
+
+    @property
+    def seconds(self) -> float:
+        """How long the early run took (once settled)."""
+        return float((self.report or {}).get("seconds", 0.0))
 
     def settle(self) -> dict[str, Any]:
         """Wait for the early run, once, and take over its sandbox as it left it."""
@@ -114,8 +120,10 @@ def _run_early(course: Course, lesson: str, student: str, slot: int, cells: dict
         sources = _guessed_sources(folder / f"{lesson}.ipynb", cells)
         if sources is not None:
             files = {**submission_files(folder), **_course_files(course.source / lesson)}
+            started = time.perf_counter()
             execution = execute_cells(sources, limits, files=files, sandboxed=sandboxed)
-            report = {"digest": run_digest(sources, files), "execution": execution.to_json()}
+            report = {"digest": run_digest(sources, files), "execution": execution.to_json(),
+                      "seconds": time.perf_counter() - started}
     except Exception:  # the worker runs the submission itself, and meets whatever this was
         report = {"error": traceback.format_exc()}
     finally:  # interrupted or not, no sandbox this process started outlives it

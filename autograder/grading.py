@@ -248,13 +248,14 @@ class LessonGrader:
                 # The course's own files, over the student's copies, as nbgrader runs the notebook in autograded/.
                 files = {**submission_files(submission.folder), **submission_files(graded)}
                 self._warm_up_feedback()
-                execution = early.execution_for(sources, files) if early else None  # what it ran, if this
-                if execution is None:
-                    execution = execute_cells(sources, self.limits, files=files, sandboxed=self.sandboxed)
+                taken = early.execution_for(sources, files) if early else None  # what it ran, if this
+                execution = taken or execute_cells(sources, self.limits, files=files, sandboxed=self.sandboxed)
                 submission.problems += execution.problems
                 submission.review += execution.review
                 apply_execution(notebook, execution)
                 lap("execute")
+                if taken:  # how long it ran, rather than how long this worker waited for it
+                    seconds["execute"] = early.seconds
                 notebook = self._run(self.tidy, notebook, resources)
                 with self.book.transaction():  # the submission, its scores and late penalty, committed together
                     self._register(student, timestamp)
