@@ -10,7 +10,8 @@ submission from end to end in a warm worker process (``autograder.workers``,
 zygote), reads it with ``autograder.tamper`` (code that reaches for the grading
 machinery), scores it with nbgrader's own preprocessors and gradebook, and writes
 nbgrader's feedback page without the hidden tests (``autograder.feedback``); each
-worker's first submission starts running while nbgrader loads (``autograder.early_start``);
+worker's first submission starts running while nbgrader loads, once the lesson is in the
+gradebook (``autograder.early_start``);
 ``autograder.report`` writes what it found (its pages with ``autograder.report_html``,
 its pictures with ``autograder.report_plots``, the LMS grade files with
 ``autograder.exports``);

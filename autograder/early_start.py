@@ -11,10 +11,14 @@ sandbox that worker will adopt.
 It is a guess, never trusted as such: the worker restores the test cells with
 nbgrader's own preprocessors as for any other submission, and takes the early
 execution only if the cells and files it would run are exactly those that ran;
-otherwise it runs them again. A guess can only be wrong when nbgrader would change
-something else (a cell's type, a duplicated cell id, files the course's configuration
-ignores), and then it costs a second run. The early process runs no student code
-itself; like a worker, it reads results only through the sandbox's checked channel.
+otherwise it runs them again. A guess is wrong when nbgrader would change something
+else (a cell's type, a duplicated cell id, cells it adds back) or the worker would put
+other files beside the notebook (course files the configuration ignores or keeps,
+links, more than the size limit), and then it costs a second run: a hanging first
+submission costs its cell limit twice. The early process runs no student code itself;
+like a worker, it reads results only through the sandbox's checked channel. There is
+nothing to guess from while the lesson is not in the gradebook: then nothing starts
+early.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import atexit
 import signal
 import sqlite3
 import time
@@ -34,6 +39,10 @@ from typing import Any
 from autograder.course import Course
 from autograder.sandbox import Execution, Limits, adopt_sandbox, execute_cells, submission_files
 from autograder.sandbox.supervisor import release_sandbox, resume_sandbox
+
+
+#: The largest notebook guessed from; a bigger one is left to its worker.
+NOTEBOOK_LIMIT = 16 * 1024 * 1024
 
 
 def run_digest(sources: list[str], files: dict[str, str]) -> str:
@@ -58,7 +67,7 @@ class EarlyRun:
 
     @property
     def seconds(self) -> float:
-        """How long the early run took (once settled)."""
+        """How long the early run took (once settled; 0 when it ran nothing)."""
         return float((self.report or {}).get("seconds", 0.0))
 
     def settle(self) -> dict[str, Any]:
@@ -98,17 +107,21 @@ def start_early_runs(course: Course, lesson: str, students: list[str], limits: L
                 os._exit(status)
         os.close(writer)
         runs[student] = EarlyRun(pid, reader)
+    atexit.register(stop_early_runs, runs)  # whatever ends the command, none of them outlives it
     return runs
 
 
 def stop_early_runs(runs: dict[str, EarlyRun]) -> None:
     """End every early run (one whose worker never came for its result waits to hand it over) and reap it."""
-    for run in runs.values():
+    while runs:
+        _, run = runs.popitem()
         try:
             os.kill(run.pid, signal.SIGKILL)
-        except ProcessLookupError:
+            os.waitpid(run.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
             pass
-        os.waitpid(run.pid, 0)
+        if run.report is None:  # this process's copy of its pipe
+            os.close(run.results)
 
 
 def _run_early(course: Course, lesson: str, student: str, slot: int, cells: dict[str, str], limits: Limits,
@@ -139,7 +152,8 @@ def _locked_sources(course: Course, lesson: str) -> dict[str, str] | None:
     if not course.gradebook.is_file():
         return None
     try:
-        with closing(sqlite3.connect(f"{course.gradebook.resolve().as_uri()}?mode=ro", uri=True)) as connection:
+        uri = f"{course.gradebook.resolve().as_uri()}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True, timeout=0)) as connection:  # never wait: guessing can give up
             rows = connection.execute(
                 "SELECT source_cell.name, source_cell.source FROM source_cell "
                 "JOIN notebook ON source_cell.notebook_id = notebook.id "
@@ -153,6 +167,8 @@ def _locked_sources(course: Course, lesson: str) -> dict[str, str] | None:
 def _guessed_sources(path: Path, locked: dict[str, str]) -> list[str] | None:
     """The code cells nbgrader's ``OverwriteCells`` would leave in this notebook; ``None`` when unsure."""
     try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > NOTEBOOK_LIMIT:
+            return None  # a FIFO, a link to /dev/zero: the worker reports them, nothing here waits on them
         notebook = json.loads(path.read_text())
         if notebook.get("nbformat") != 4:
             return None

@@ -4,18 +4,19 @@
     python -m autograder.grade 01-async-iterator-protocol --zip class.zip
 
 Steps: collect (nbgrader's ``zip_collect`` for an LMS zip); start a sandbox per worker,
-and in it that worker's first submission (``autograder.early_start``), and load nbgrader
-meanwhile; register the lesson in the gradebook when it is not there yet (nbgrader's
-``GenerateAssignment``); then grade every submission in ``--jobs`` warm worker processes
-(``autograder.workers``), each student from end to end in one go
-(``autograder.grading``): inspect it (missing, renamed or malformed notebook, deleted or
-edited test cells), read what the student wrote for code that reaches for the grading
-machinery (``autograder.tamper``), execute it in a bubblewrap sandbox (a fresh fork of a
-warm process), score it with nbgrader's own preprocessors into nbgrader's gradebook, and
-write nbgrader's feedback page without the hidden tests. Last, a grades CSV, a summary
-with pass rates (table and PNG), a report page per student, and the list of every
-problem met and every submission that needs review (``autograder.report``), and, with
-``--export canvas`` or ``--export moodle``, a grade import file for that LMS.
+and in it that worker's first submission once the lesson is in the gradebook
+(``autograder.early_start``), and load nbgrader meanwhile; register the lesson in the
+gradebook when it is not there yet (nbgrader's ``GenerateAssignment``); then grade every
+submission in ``--jobs`` warm worker processes (``autograder.workers``), each student
+from end to end in one go (``autograder.grading``): inspect it (missing, renamed or
+malformed notebook, deleted or edited test cells), read what the student wrote for code
+that reaches for the grading machinery (``autograder.tamper``), execute it in a
+bubblewrap sandbox (a fresh fork of a warm process), score it with nbgrader's own
+preprocessors into nbgrader's gradebook, and write nbgrader's feedback page without the
+hidden tests. Last, a grades CSV, a summary with pass rates (table and PNG), a report
+page per student, and the list of every problem met and every submission that needs
+review (``autograder.report``), and, with ``--export canvas`` or ``--export moodle``, a
+grade import file for that LMS.
 
 Without a working ``bwrap`` it refuses to run students' code, unless told
 ``--no-sandbox``.
@@ -136,7 +137,7 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
         progress(done, len(students), f"graded {outcome.task}")
         if done == 1:  # the workers are warm; matplotlib is for the reports (see load_plotting)
             report.load_plotting()
-    stop_early_runs(early)
+    stop_early_runs(early)  # each has handed its work on by now
     if errors:
         with (state / f"{lesson}.errors.log").open("a") as log:
             log.write("".join(f"{error}\n" for error in errors))
@@ -152,7 +153,7 @@ def grade(course: Course, lesson: str, *, limits: Limits, jobs: int, regrade: bo
     failures = _record(state / f"{lesson}.failures.json", {s: o.get("failures") for s, o in outcomes.items()})
     # Nor is it graded: the next run tries it again.
     _record(state / f"{lesson}.graded.json", {s: changed[s] for s in outcomes if s not in failed_students})
-    _save(state / f"{lesson}.seconds.json", {student: o["seconds"] for student, o in outcomes.items()})
+    _record(state / f"{lesson}.seconds.json", {student: o["seconds"] for student, o in outcomes.items()})
     reports = report.write_reports(course, lesson, course.gradebook_url, problems, review, failures, exports)
     phase(started, "reports written")
     print(f"graded {len(students)} submissions of {lesson} in {time.monotonic() - started:.1f} s; "
@@ -184,12 +185,8 @@ def _record(path: Path, found: dict) -> dict:
             state.pop(student, None)
         else:
             state[student] = value
-    _save(path, state)
-    return state
-
-
-def _save(path: Path, state: dict) -> None:
     path.write_text(json.dumps(state, indent=1, sort_keys=True))
+    return state
 
 
 def main() -> None:

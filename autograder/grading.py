@@ -254,8 +254,8 @@ class LessonGrader:
                 submission.review += execution.review
                 apply_execution(notebook, execution)
                 lap("execute")
-                if taken:  # how long it ran, rather than how long this worker waited for it
-                    seconds["execute"] = early.seconds
+                if early is not None and early.seconds:  # how long it ran, beside how long this worker waited
+                    seconds["early run" if taken else "early run, run again"] = early.seconds
                 notebook = self._run(self.tidy, notebook, resources)
                 with self.book.transaction():  # the submission, its scores and late penalty, committed together
                     self._register(student, timestamp)

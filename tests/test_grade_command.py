@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import re
 import shutil
 import subprocess
@@ -279,6 +280,14 @@ def test_every_submission_stock_nbgrader_grades_scores_the_same(graded) -> None:
     theirs, ours = per_cell_scores(stock), per_cell_scores(classroom.course.root)
     assert {"solves", "untouched", "edits-tests", "fakes-tests", "deletes-tests"} <= set(theirs)
     assert {student: ours.get(student) for student in theirs} == theirs
+    # The first submission of each of the two workers ran while nbgrader was loading, and was taken as it ran.
+    seconds = step_seconds(classroom.course.root)
+    assert "early run" in seconds["crashes"] and "early run" in seconds["deletes-tests"]
+
+
+def step_seconds(course: Path) -> dict[str, dict[str, float]]:
+    """How long each step of each student's grading took, as the command keeps it."""
+    return json.loads((course / ".grading" / f"{LESSON}.seconds.json").read_text())
 
 
 def test_a_resubmission_that_cannot_be_graded_leaves_no_old_feedback_and_a_bad_timestamp_stops_nobody(
@@ -349,6 +358,7 @@ def test_a_first_submission_that_nbgrader_would_change_is_run_as_nbgrader_has_it
     theirs, ours = per_cell_scores(stock), per_cell_scores(root)
     assert theirs["a-retyped-test"][nbgrader_meta(test)["grade_id"]] == 0
     assert ours == theirs
+    assert "early run, run again" in step_seconds(root)["a-retyped-test"]
 
 
 def test_a_first_submission_with_nothing_to_run_leaves_its_worker_a_working_sandbox(tmp_path: Path) -> None:
@@ -360,4 +370,20 @@ def test_a_first_submission_with_nothing_to_run_leaves_its_worker_a_working_sand
     grade_command(root, "--jobs", "1")
     rows = grades(classroom)
     assert "malformed notebook" in rows["a-malformed"]["problems"]
+    assert rows["b-solves"]["score"] == "2.0" and rows["b-solves"]["problems"] == ""
+
+
+def test_a_first_submission_that_hangs_costs_its_limit_once_and_delays_nobody(tmp_path: Path) -> None:
+    classroom = Classroom.create(tmp_path / "class", REPOSITORY)
+    root = classroom.course.root
+    for student in ("a-hangs", "b-solves"):
+        classroom.submit(Submission(student, LESSON))
+    path = submitted_notebook(classroom, "a-hangs")
+    notebook = nbformat.read(path, as_version=4)
+    EDITS["hangs"](notebook)
+    nbformat.write(notebook, path)
+    grade_command(root, "--jobs", "1")
+    rows, seconds = grades(classroom), step_seconds(root)
+    assert f"ran past {CELL_TIMEOUT} s and was stopped" in rows["a-hangs"]["problems"]
+    assert "early run" in seconds["a-hangs"] and "early run, run again" not in seconds["a-hangs"]
     assert rows["b-solves"]["score"] == "2.0" and rows["b-solves"]["problems"] == ""

@@ -160,6 +160,7 @@ class _Zygote:
         self.limits, self.sandboxed = limits, sandboxed
         self.owner = os.getpid()  # the process that started it (a grading worker may adopt it)
         self.own: set[int] | None = None  # known once it is ready
+        self.closed = False
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.errors = tempfile.TemporaryFile()
         command = zygote_command(theirs.fileno(), contained=sandboxed)
@@ -247,6 +248,7 @@ class _Zygote:
 
     def close(self) -> None:
         """End the sandbox and everything in it: bubblewrap's PID namespace dies with its first process."""
+        self.closed = True
         leftovers = self.submission_processes()
         if self.alive():
             os.kill(self.process.pid, signal.SIGKILL)  # not Popen.kill: it signals nothing in a process that adopted it
@@ -319,7 +321,7 @@ def release_sandbox() -> dict[str, Any]:
         for zygote in _everyone:
             if zygote is not adopted and zygote.owner == os.getpid() and zygote.alive():
                 zygote.close()
-    if adopted is None or not adopted.alive() or _local.zygote is not adopted:
+    if adopted is None or adopted.closed or not adopted.alive() or _local.zygote is not adopted:
         return {"state": "lost"}
     if adopted.own is None:
         return {"state": "unused"}

@@ -169,7 +169,8 @@ def compare(name: str, folder: Path, students: list[str], stock_steps: list[list
         print(f"      {line}")
     hang = json.loads((ours_dir / ".grading" / f"{lesson}.seconds.json").read_text()).get("hangs")
     if hang:
-        print(f"  the hanging student's run took {hang['execute']:.1f} s (its limit: {CELL_TIMEOUT} s)")
+        print(f"  the hanging student's run took {hang.get('early run', hang['execute']):.1f} s "
+              f"(its limit: {CELL_TIMEOUT} s)")
     print(f"  ratio (stock / ours): {stock_seconds / mine.seconds:.1f}x")
     stock_scores, our_scores = scores(stock_dir, lesson, students), scores(ours_dir, lesson, students)
     lost = sorted(set(students) - set(stock_scores))
