@@ -23,10 +23,10 @@ early.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
-import atexit
 import signal
 import sqlite3
 import time

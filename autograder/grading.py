@@ -39,9 +39,9 @@ import shutil
 import tempfile
 import time
 import warnings
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 

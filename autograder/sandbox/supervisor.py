@@ -1,13 +1,14 @@
 """Run one submission's code cells in a sandbox, within limits, and read back only what is allowed.
 
-Each grading thread keeps one sandbox: bubblewrap (``autograder.sandbox.bwrap``) around a
-warm zygote (``autograder.sandbox.zygote``), started by ``exec``, so it holds nothing of
-the grader's or of other students'. A sandbox started ahead (``prestart_sandboxes``) is
-adopted by the process that forks from the grader to use it, and can be handed on once
-(``release_sandbox`` and ``resume_sandbox``: an early run to its worker). Each submission runs in a fresh fork of that zygote,
-and when it ends the zygote kills everything it left and empties every folder it could
-write, or the sandbox is thrown away. A submission's only way to report is its channel:
-length-prefixed JSON, validated field by field (``autograder.sandbox.channel``).
+Each grading thread keeps one sandbox: bubblewrap (``autograder.sandbox.bwrap``) around
+a warm zygote (``autograder.sandbox.zygote``), started by ``exec``, so it holds nothing
+of the grader's or of other students'. A sandbox started ahead (``prestart_sandboxes``)
+is adopted by the process that forks from the grader to use it, and can be handed on
+once (``release_sandbox`` and ``resume_sandbox``: an early run to its worker). Each
+submission runs in a fresh fork of that zygote, and when it ends the zygote kills
+everything it left and empties every folder it could write, or the sandbox is thrown
+away. A submission's only way to report is its channel: length-prefixed JSON, validated
+field by field (``autograder.sandbox.channel``).
 
 Nothing a submission does loses the notebook:
 
@@ -330,11 +331,11 @@ def release_sandbox() -> dict[str, Any]:
 
 def resume_sandbox(left: dict[str, Any] | None) -> None:
     """In a worker: take its adopted sandbox as an early run left it (``release_sandbox``)."""
-    zygote = getattr(_local, "zygote", None)
-    if zygote is None or (left or {}).get("state") == "unused":
+    zygote, left = getattr(_local, "zygote", None), left or {}
+    if zygote is None or left.get("state") == "unused":
         return
-    own = (left or {}).get("own")
-    if (left or {}).get("state") == "kept" and isinstance(own, list) and all(isinstance(pid, int) for pid in own):
+    own = left.get("own")
+    if left.get("state") == "kept" and isinstance(own, list) and all(isinstance(pid, int) for pid in own):
         zygote.own = set(own)
         return
     zygote.close()  # lost, or the early run ended without saying: a new one starts when needed
