@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -387,3 +388,20 @@ def test_a_first_submission_that_hangs_costs_its_limit_once_and_delays_nobody(tm
     assert f"ran past {CELL_TIMEOUT} s and was stopped" in rows["a-hangs"]["problems"]
     assert "early run" in seconds["a-hangs"] and "early run, run again" not in seconds["a-hangs"]
     assert rows["b-solves"]["score"] == "2.0" and rows["b-solves"]["problems"] == ""
+
+
+def test_a_first_submission_whose_notebook_cannot_be_read_to_its_end_stops_nobody(tmp_path: Path) -> None:
+    """A FIFO nobody writes to, a link to an endless device: the early run must not wait on them, nor its worker."""
+    classroom = Classroom.create(tmp_path / "class", REPOSITORY)
+    root = classroom.course.root
+    for student in ("a-fifo", "b-endless", "c-solves"):
+        classroom.submit(Submission(student, LESSON))
+    submitted_notebook(classroom, "a-fifo").unlink()
+    os.mkfifo(submitted_notebook(classroom, "a-fifo"))
+    submitted_notebook(classroom, "b-endless").unlink()
+    submitted_notebook(classroom, "b-endless").symlink_to("/dev/zero")
+    subprocess.run([sys.executable, "-m", "autograder.grade", LESSON, "--cell-timeout", CELL_TIMEOUT, "--jobs", "2"],
+                   cwd=root, capture_output=True, text=True, check=True, timeout=120)  # a bound for a failing run
+    rows = grades(classroom)
+    assert "missing notebook" in rows["a-fifo"]["problems"] and "missing notebook" in rows["b-endless"]["problems"]
+    assert rows["c-solves"]["score"] == "2.0"
